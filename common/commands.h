@@ -1,0 +1,14 @@
+/*
+ * commands — the top-level command groups of the releve binary.  Each is
+ * defined in a cmd_*.c of the folder that owns its work.
+ */
+#ifndef RELEVE_COMMANDS_H
+#define RELEVE_COMMANDS_H
+
+int cmd_local(int argc, char **argv);    /* common/cmd_local.c */
+int cmd_db(int argc, char **argv);       /* common/cmd_db.c */
+int cmd_registry(int argc, char **argv); /* billing/cmd_registry.c */
+int cmd_tariff(int argc, char **argv);   /* billing/cmd_tariff.c */
+int cmd_seller(int argc, char **argv);   /* billing/cmd_seller.c */
+
+#endif

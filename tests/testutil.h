@@ -1,0 +1,44 @@
+/*
+ * testutil — helpers shared by the cmocka tests: temporary files, running
+ * the releve binary under test, and a fresh database per test file.
+ *
+ * DB tests run only through `make check` (tests/run.sh), which starts a
+ * throwaway PostgreSQL cluster and exports RELEVE_TEST_TEMPLATE (a migrated
+ * database) and RELEVE_BIN (the binary of the build under test).
+ */
+#ifndef RELEVE_TESTUTIL_H
+#define RELEVE_TESTUTIL_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* A new folder for this test program's files (removed at exit). */
+const char *test_tmpdir(void);
+/* Write content to tmpdir/name; returns the path (static storage, valid
+ * until the next call with the same name is fine: caller copies if needed). */
+char *test_write_file(const char *name, const char *content);
+/* Read a whole file into a NUL-terminated buffer (caller frees). */
+char *test_read_file(const char *path);
+
+/*
+ * Run `releve ARGS...` (NULL-terminated) with stdin from stdin_text (NULL:
+ * /dev/null).  *out and *err receive what it printed (caller frees; may
+ * pass NULL).  Returns its exit status, or -1 when it died of a signal.
+ */
+int test_run(const char *stdin_text, char **out, char **err, ...);
+int test_runv(const char *stdin_text, char **out, char **err,
+	      const char *const *args);
+
+/*
+ * A fresh database cloned from the migrated template, named after name
+ * and the build; PGDATABASE is set to it so that test_run() commands use
+ * it.  Aborts the test program when the harness is not there.
+ */
+PGconn *testdb_open(const char *name);
+/* Run SQL and return the first column of the first row (caller frees),
+ * or NULL for no row / NULL; fails the test on an SQL error. */
+char *testdb_value(PGconn *c, const char *sql);
+/* Run SQL; fails the test on error. */
+void testdb_exec(PGconn *c, const char *sql);
+
+#endif
