@@ -56,7 +56,7 @@ MAINOBJ := $(B)/obj/$(MAIN:.c=.o)
 TESTLIBOBJS := $(patsubst %.c,$(B)/obj/%.o,$(TESTLIB))
 TESTBINS := $(patsubst tests/%.c,$(B)/tests/%,$(TESTS))
 
-.PHONY: all tests check demo deps install uninstall lint fuzz fuzz-run \
+.PHONY: all tests benchtools check demo deps install uninstall lint fuzz fuzz-run \
 	bench clean distclean help format
 .DELETE_ON_ERROR:
 
@@ -84,6 +84,15 @@ $(B)/obj/gen/migrations.o: $(B)/gen/migrations.c
 
 tests: $(BIN) $(TESTBINS)
 
+# Data generators and benchmark tools (bench/*.c): standalone programs.
+BENCHSRCS := $(sort $(wildcard bench/*.c))
+BENCHBINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHSRCS))
+benchtools: $(BENCHBINS)
+
+$(B)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/%.o $(TESTLIBOBJS) $(B)/libreleve.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
@@ -92,7 +101,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TESTLIBOBJS) $(B)/libreleve.a
 FUZZ_B := build/fuzz
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined
-FUZZ_LIBSRCS := $(filter metering/% billing/% common/diag.c common/xalloc.c,$(LIBSRCS))
+FUZZ_LIBSRCS := $(LIBSRCS)
 FUZZ_OBJS := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_LIBSRCS))
 FUZZBINS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ))
 
@@ -102,7 +111,13 @@ $(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FUZZ_B)/%: $(FUZZ_B)/obj/tests/fuzz/%.o $(FUZZ_OBJS)
+# An archive, so that each target pulls in only the objects it uses (the
+# parsers), not the commands and their database code.
+$(FUZZ_B)/libfuzz.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/%: $(FUZZ_B)/obj/tests/fuzz/%.o $(FUZZ_B)/libfuzz.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 # Run each fuzz target for FUZZ_SECONDS on its seed corpus.
@@ -123,11 +138,11 @@ check: deps
 	$(if $(FUZZ),tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZBINS))
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all benchtools
 	scripts/demo
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all benchtools
 	bench/run.sh
 
 install: $(BIN)

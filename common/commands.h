@@ -10,5 +10,7 @@ int cmd_db(int argc, char **argv);       /* common/cmd_db.c */
 int cmd_registry(int argc, char **argv); /* billing/cmd_registry.c */
 int cmd_tariff(int argc, char **argv);   /* billing/cmd_tariff.c */
 int cmd_seller(int argc, char **argv);   /* billing/cmd_seller.c */
+int cmd_collect(int argc, char **argv);  /* metering/cmd_collect.c */
+int cmd_rollup(int argc, char **argv);   /* metering/cmd_rollup.c */
 
 #endif

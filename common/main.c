@@ -23,6 +23,8 @@ static const char help[] =
 	"  registry  import|show customers, domains, mailboxes, subscriptions\n"
 	"  tariff    load|show tariff grid versions\n"
 	"  seller    set|show the seller's legal identity\n"
+	"  collect   postfix|dovecot: ingest logs and quota snapshots\n"
+	"  rollup    storage: recompute the daily storage of a period\n"
 	"  version   print the version\n"
 	"\n"
 	"Every command takes --help.  Database commands take --db CONNINFO\n"
@@ -36,7 +38,8 @@ static const struct {
 } groups[] = {
 	{"local", cmd_local},	    {"db", cmd_db},
 	{"registry", cmd_registry}, {"tariff", cmd_tariff},
-	{"seller", cmd_seller},
+	{"seller", cmd_seller},     {"collect", cmd_collect},
+	{"rollup", cmd_rollup},
 };
 
 int main(int argc, char **argv)

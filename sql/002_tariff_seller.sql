@@ -92,11 +92,11 @@ CREATE TABLE seller (
     city               text NOT NULL,
     country            text NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
     siren              text NOT NULL CHECK (siren ~ '^[0-9]{9}$'),
-    rcs                text NOT NULL,
+    rcs                text,               -- NULL: association or EI not in the RCS
     vat_number         text NOT NULL,
     iban               text NOT NULL,
     bic                text NOT NULL,
-    email              text,
+    email              text NOT NULL,
     phone              text,
     website            text,
     payment_terms_days integer NOT NULL CHECK (payment_terms_days BETWEEN 0 AND 60),

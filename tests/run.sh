@@ -5,16 +5,23 @@
 # template (tests/testdb.c).  Exit status 1 when any test failed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-pgdir=$top/build/testpg
-mkdir -p "$pgdir"
+# A cluster of its own for each run (the folder names it), so that two runs
+# at once never share or stop each other's server.
+mkdir -p "$top/build"
+pgdir=$(mktemp -d "$top/build/testpg.XXXXXX")
 boot=$top/releve
 [ -x "$boot" ] || { echo "run.sh: build ./releve first" >&2; exit 2; }
 
-"$boot" local destroy --dir "$pgdir" >/dev/null 2>&1
+cleanup() {
+	"$boot" local destroy --dir "$pgdir" >/dev/null 2>&1
+	rm -rf "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 "$boot" local start --dir "$pgdir" || exit 1
 eval "$("$boot" local env --dir "$pgdir")"
-trap '"$boot" local destroy --dir "$pgdir" >/dev/null 2>&1' EXIT INT TERM
 
+export PGOPTIONS='-c client_min_messages=warning'
 psql -X -q -v ON_ERROR_STOP=1 -d postgres \
 	-c 'DROP DATABASE IF EXISTS releve_tmpl' \
 	-c 'CREATE DATABASE releve_tmpl' >/dev/null || exit 1
@@ -32,6 +39,12 @@ for b in "$@"; do
 	export RELEVE_BIN="$bin" RELEVE_TEST_SUFFIX="$name"
 	for t in "$top/$b"/tests/test_*; do
 		[ -x "$t" ] || continue
+		tn=${t##*/}
+		# ONLY=name,name runs only those test programs.
+		case ",${ONLY:-$tn}," in
+		*",$tn,"*) ;;
+		*) continue ;;
+		esac
 		total=$((total + 1))
 		echo "== $name/$(basename "$t")"
 		if ! (cd "$top" && "$t"); then

@@ -166,7 +166,7 @@ int test_run(const char *stdin_text, char **out, char **err, ...)
 	return test_runv(stdin_text, out, err, args);
 }
 
-PGconn *testdb_open(const char *name)
+static PGconn *open_db(const char *name, int empty)
 {
 	const char *tmpl = getenv("RELEVE_TEST_TEMPLATE");
 	const char *suffix = getenv("RELEVE_TEST_SUFFIX");
@@ -190,10 +190,12 @@ PGconn *testdb_open(const char *name)
 		fprintf(stderr, "testdb: %s", PQerrorMessage(admin));
 		exit(1);
 	}
+	PQclear(PQexec(admin, "SET client_min_messages = warning"));
 	/* Identifiers cannot be parameters; db is [a-z0-9_] by now. */
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
 	PQclear(PQexec(admin, sql));
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", db, tmpl);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", db,
+		 empty ? "template0" : tmpl);
 	r = PQexec(admin, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "testdb: %s", PQerrorMessage(admin));
@@ -209,6 +211,16 @@ PGconn *testdb_open(const char *name)
 	}
 	PQclear(PQexec(c, "SET client_min_messages = warning"));
 	return c;
+}
+
+PGconn *testdb_open(const char *name)
+{
+	return open_db(name, 0);
+}
+
+PGconn *testdb_open_empty(const char *name)
+{
+	return open_db(name, 1);
 }
 
 char *testdb_value(PGconn *c, const char *sql)

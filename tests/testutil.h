@@ -35,6 +35,8 @@ int test_runv(const char *stdin_text, char **out, char **err,
  * it.  Aborts the test program when the harness is not there.
  */
 PGconn *testdb_open(const char *name);
+/* Same, but an empty database (no schema), for migration tests. */
+PGconn *testdb_open_empty(const char *name);
 /* Run SQL and return the first column of the first row (caller frees),
  * or NULL for no row / NULL; fails the test on an SQL error. */
 char *testdb_value(PGconn *c, const char *sql);

@@ -1,0 +1,106 @@
+#!/bin/sh
+# run.sh — releve's benchmarks (`make bench`).  Each figure is a whole-
+# process time taken in this run, next to a reference command run on the
+# same input in the same run (wc -l), since the machines are shared and
+# noisy: compare the ratios more than the absolute numbers.
+#
+#   bench/run.sh [SECTION...]     sections: dovecot rollup (default: all)
+#
+# Sizes can be lowered for a quick look: BENCH_MAILBOXES (1000000),
+# BENCH_CUSTOMERS (100000).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+R=./releve
+G=build/release/bench
+work=$top/build/bench
+mkdir -p "$work"
+MAILBOXES=${BENCH_MAILBOXES:-1000000}
+CUSTOMERS=${BENCH_CUSTOMERS:-100000}
+sections=${*:-dovecot rollup}
+
+# A cluster of the benchmark's own.
+pgdir=$work/pg
+mkdir -p "$pgdir"
+$R local start --dir "$pgdir" 2>/dev/null
+eval "$($R local env --dir "$pgdir")"
+trap '$R local stop --dir "$pgdir" >/dev/null 2>&1' EXIT
+export PGOPTIONS='-c client_min_messages=warning'
+
+now() { date +%s.%N; }
+# secs START END
+secs() { echo "$2 - $1" | bc -l | xargs printf '%.3f'; }
+rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
+# peak RSS in MiB of a command: peak_rss CMD...
+peak_rss() {
+	/usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null
+	echo "$(($(cat "$work/rss") / 1024))"
+}
+
+fresh_db() {
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" \
+		-c "CREATE DATABASE bench"
+	export PGDATABASE=bench
+	$R db migrate >/dev/null
+	$R tariff load examples/tariff.json >/dev/null
+}
+
+for s in $sections; do
+case $s in
+dovecot)
+	echo "== Dovecot snapshot of $MAILBOXES mailboxes (doveadm -f tab)"
+	$G/gendoveadm --mailboxes "$MAILBOXES" --format tab >"$work/quota.tab"
+	size=$(stat -c %s "$work/quota.tab")
+	lines=$(wc -l <"$work/quota.tab")
+	t0=$(now); wc -l "$work/quota.tab" >/dev/null; t1=$(now)
+	wc=$(secs "$t0" "$t1")
+	t0=$(now)
+	$R collect dovecot --dry-run --format tab "$work/quota.tab" >/dev/null
+	t1=$(now)
+	parse=$(secs "$t0" "$t1")
+	echo "parse (--dry-run): ${parse}s, $(rate "$MAILBOXES" "$parse") samples/s," \
+		"$(rate "$size / 1048576" "$parse") MiB/s; wc -l ${wc}s" \
+		"(releve/wc = $(ratio "$parse" "$wc"))"
+	fresh_db
+	t0=$(now)
+	$R collect dovecot --source bench --at 2026-10-01T03:00:00Z \
+		"$work/quota.tab"
+	t1=$(now)
+	ingest=$(secs "$t0" "$t1")
+	echo "end to end into PostgreSQL: ${ingest}s," \
+		"$(rate "$MAILBOXES" "$ingest") samples/s (target 500000)"
+	echo "peak memory of the parse: $(peak_rss $R collect dovecot --dry-run \
+		--format tab "$work/quota.tab") MiB ($lines lines, $((size / 1048576)) MiB)"
+	;;
+rollup)
+	echo "== Storage rollup of a month for $CUSTOMERS customers (3 mailboxes each)"
+	fresh_db
+	psql -X -q -v ON_ERROR_STOP=1 -v n="$CUSTOMERS" <<'SQL'
+INSERT INTO customers (id, name, kind, address_line1, city, country, billing_email)
+SELECT 'B-' || i, 'Customer ' || i, 'individual', '1 rue', 'Paris', 'FR',
+       'c' || i || '@bench.example' FROM generate_series(1, :n) i;
+INSERT INTO domains SELECT 'd' || i || '.bench.example', 'B-' || i
+  FROM generate_series(1, :n) i;
+INSERT INTO mailboxes (address, login, domain, customer_id)
+SELECT 'u' || j || '@d' || i || '.bench.example', 'u' || j || '@d' || i || '.bench.example',
+       'd' || i || '.bench.example', 'B-' || i
+  FROM generate_series(1, :n) i, generate_series(1, 3) j;
+-- Samples on most days, with holes for the carry-forward to fill.
+INSERT INTO storage_mailbox_daily (mailbox, day, customer_id, max_bytes, samples)
+SELECT m.address, d::date, m.customer_id, (hashtext(m.address || d) & 1073741823)::bigint, 1
+  FROM mailboxes m, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d
+ WHERE hashtext(m.address || d) % 7 <> 0;
+ANALYZE;
+SQL
+	t0=$(now)
+	$R rollup storage --period 2026-10
+	t1=$(now)
+	echo "rollup of 2026-10: $(secs "$t0" "$t1")s (target under 30 s)"
+	;;
+*)
+	echo "bench/run.sh: unknown section '$s'" >&2
+	exit 2
+	;;
+esac
+done

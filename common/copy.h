@@ -1,0 +1,39 @@
+/*
+ * copy — bulk loads with COPY ... FROM STDIN (text format).
+ *
+ * Rows are built field by field into a buffer that is sent in large
+ * chunks.  copy_begin() starts the COPY; copy_end() finishes it, or
+ * aborts it when failed is set (PQputCopyEnd with a reason), drains the
+ * results and requires COMMAND_OK.  Text fields are escaped for COPY's
+ * text format, so any byte string (tabs, newlines, backslashes) is safe.
+ */
+#ifndef RELEVE_COPY_H
+#define RELEVE_COPY_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+struct copy {
+	PGconn *c;
+	char *buf;
+	size_t len, cap;
+	int fields; /* fields in the current row */
+	int failed;
+	struct diag *d;
+	long long rows;
+};
+
+/* Start `sql` (a COPY ... FROM STDIN); 0 or -1. */
+int copy_begin(struct copy *cp, PGconn *c, const char *sql, struct diag *d);
+void copy_text(struct copy *cp, const char *s);
+void copy_int(struct copy *cp, int64_t v);
+void copy_null(struct copy *cp);
+/* End the row; sends the buffer when it is large.  0 or -1. */
+int copy_row(struct copy *cp);
+/* Finish (failed: abort with a reason).  0 when every row was stored. */
+int copy_end(struct copy *cp, int failed);
+
+#endif

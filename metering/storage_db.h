@@ -1,0 +1,53 @@
+/*
+ * storage_db — store Dovecot storage snapshots and derive the daily
+ * storage of each mailbox and customer.
+ *
+ * A snapshot is stored in one transaction, all or nothing, identified by
+ * (source, taken_at): storing the same one again changes nothing.  The
+ * same transaction keeps storage_mailbox_daily (the largest sample of each
+ * mailbox and billing day) up to date and rolls the usage of the days the
+ * snapshot touches into usage_daily.
+ *
+ * The rollup (storage_rollup) writes, for every mailbox of the registry on
+ * every day it exists in [from, to): the day's largest sample
+ * ("sampled"), else the last earlier sample if at most carry_days old
+ * ("carried"), else zero ("gap", reported).
+ */
+#ifndef RELEVE_STORAGE_DB_H
+#define RELEVE_STORAGE_DB_H
+
+#include <libpq-fe.h>
+
+#include "common/diag.h"
+#include "dovequota.h"
+
+#define STORAGE_CARRY_DAYS 7
+
+struct storage_result {
+	int already;		  /* this (source, time) was stored before */
+	long long samples;	  /* samples stored */
+	long long errors;	  /* mailboxes whose value was `error` */
+	long long unattributed;	  /* samples of mailboxes unknown to the registry */
+	char day[11];		  /* billing day of the snapshot, YYYY-MM-DD */
+};
+
+/*
+ * Store snap, taken at taken_at (RFC 3339 / PostgreSQL timestamptz text)
+ * from source.  Runs its own transaction.  0, or -1 with nothing stored.
+ */
+int storage_store(PGconn *c, const char *source, const char *taken_at,
+		  const struct dq_snapshot *snap, int carry_days,
+		  struct storage_result *res, struct diag *d);
+
+struct rollup_result {
+	long long rows;	   /* mailbox-days written */
+	long long gaps;	   /* of which gaps (no sample within carry_days) */
+	long long carried; /* of which carried forward */
+};
+
+/* Roll up the days from <= day < to (YYYY-MM-DD); runs in the caller's
+ * transaction if one is open, else in its own.  0 or -1. */
+int storage_rollup(PGconn *c, const char *from, const char *to,
+		   int carry_days, struct rollup_result *res, struct diag *d);
+
+#endif

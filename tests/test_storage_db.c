@@ -1,0 +1,311 @@
+/*
+ * test_storage_db — Dovecot snapshots into the database and the daily
+ * storage rules, on a real PostgreSQL: the largest sample of a day,
+ * carry-forward up to a limit then a gap, error values, DST days, month
+ * boundaries, a mailbox moving between domains, unattributed mailboxes,
+ * idempotent re-ingestion, all-or-nothing snapshots, --exec.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/xalloc.h"
+#include "testutil.h"
+
+static PGconn *db;
+
+static int setup(void **state)
+{
+	(void)state;
+	db = testdb_open("storage");
+	assert_int_equal(test_run(NULL, NULL, NULL, "tariff", "load",
+				  "examples/tariff.json", NULL), 0);
+	testdb_exec(db,
+		"INSERT INTO customers (id, name, kind, address_line1, city,"
+		" country, billing_email) VALUES"
+		" ('C-1', 'Alpha', 'individual', '1 rue A', 'Paris', 'FR', 'a@alpha.fr'),"
+		" ('C-2', 'Beta', 'individual', '2 rue B', 'Lyon', 'FR', 'b@beta.fr');"
+		"INSERT INTO domains VALUES ('alpha.fr', 'C-1'), ('alpha.org', 'C-1'),"
+		" ('beta.fr', 'C-2');"
+		"INSERT INTO mailboxes (address, login, domain, customer_id,"
+		" start_date, end_date) VALUES"
+		" ('ann@alpha.fr', 'ann@alpha.fr', 'alpha.fr', 'C-1', NULL, NULL),"
+		" ('bo@alpha.fr', 'bo', 'alpha.fr', 'C-1', NULL, '2026-10-10'),"
+		" ('bo@alpha.org', 'bo@alpha.org', 'alpha.org', 'C-1', '2026-10-10', NULL),"
+		" ('cy@beta.fr', 'cy@beta.fr', 'beta.fr', 'C-2', NULL, NULL)");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	PQfinish(db);
+	return 0;
+}
+
+/* A doveadm -f tab snapshot: rows "user KiB" (value "error" allowed). */
+static char *snapshot(const char *rows)
+{
+	char *out = xstrdup("Username\tQuota name\tType\tValue\tLimit\t%\n");
+	char *copy = xstrdup(rows), *save = NULL;
+
+	for (char *l = strtok_r(copy, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char user[128], val[32];
+		char *next;
+
+		assert_int_equal(sscanf(l, "%127s %31s", user, val), 2);
+		/* doveadm prints `error` in value, limit and % alike. */
+		int e = strcmp(val, "error") == 0;
+
+		next = xasprintf("%s%s\tUser quota\tSTORAGE\t%s\t%s\t%s\n",
+				 out, user, val, e ? "error" : "-",
+				 e ? "error" : "0");
+		free(out);
+		out = next;
+	}
+	free(copy);
+	return out;
+}
+
+static int ingest(const char *at, const char *rows, char **err)
+{
+	char *snap = snapshot(rows);
+	char *path = xstrdup(test_write_file("snap.tab", snap));
+	int rc = test_run(NULL, NULL, err, "collect", "dovecot", "--stats",
+			  "--source", "mx1", "--at", at, path, NULL);
+
+	free(snap);
+	free(path);
+	return rc;
+}
+
+static void ingest_ok(const char *at, const char *rows)
+{
+	char *err;
+	int rc = ingest(at, rows, &err);
+
+	if (rc != 0) {
+		fprintf(stderr, "%s", err);
+	}
+	assert_int_equal(rc, 0);
+	free(err);
+}
+
+/* storage_bytes/state of mailbox on day as "bytes/state", or "-". */
+static char *day_of(const char *mailbox, const char *day)
+{
+	char sql[512];
+	char *v;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT storage_bytes || '/' || storage_state FROM usage_daily"
+		 " WHERE mailbox = '%s' AND day = '%s'", mailbox, day);
+	v = testdb_value(db, sql);
+	return v ? v : xstrdup("-");
+}
+
+static void expect_day(const char *mailbox, const char *day, const char *want)
+{
+	char *got = day_of(mailbox, day);
+
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "%s on %s: got %s, want %s\n", mailbox, day,
+			got, want);
+	}
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void customer_day(const char *cust, const char *day, const char *want)
+{
+	char sql[512];
+	char *v;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT sum(storage_bytes) FROM usage_daily"
+		 " WHERE customer_id = '%s' AND day = '%s'", cust, day);
+	v = testdb_value(db, sql);
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void test_largest_of_day_and_carry(void **state)
+{
+	(void)state;
+	/* Two samples on 2026-10-01 (Paris): the largest counts; KiB -> bytes. */
+	ingest_ok("2026-10-01T04:00:00Z", "ann@alpha.fr 1000\ncy@beta.fr 10");
+	ingest_ok("2026-10-01T16:00:00Z", "ann@alpha.fr 3000\ncy@beta.fr 5");
+	ingest_ok("2026-10-01T20:00:00Z", "ann@alpha.fr 2000\ncy@beta.fr 7");
+	expect_day("ann@alpha.fr", "2026-10-01", "3072000/sampled");
+	expect_day("cy@beta.fr", "2026-10-01", "10240/sampled");
+
+	/* Nothing on the 2nd..8th: carried forward for 7 days, then a gap. */
+	char *out, *err;
+	assert_int_equal(test_run(NULL, &out, &err, "rollup", "storage",
+				  "--period", "2026-10", NULL), 0);
+	free(out);
+	free(err);
+	expect_day("ann@alpha.fr", "2026-10-02", "3072000/carried");
+	expect_day("ann@alpha.fr", "2026-10-08", "3072000/carried");
+	expect_day("ann@alpha.fr", "2026-10-09", "0/gap");
+	expect_day("ann@alpha.fr", "2026-10-31", "0/gap");
+
+	/* A shorter carry limit. */
+	assert_int_equal(test_run(NULL, &out, &err, "rollup", "storage",
+				  "--from", "2026-10-01", "--to", "2026-10-05",
+				  "--carry-days", "2", NULL), 0);
+	free(out);
+	free(err);
+	expect_day("ann@alpha.fr", "2026-10-03", "3072000/carried");
+	expect_day("ann@alpha.fr", "2026-10-04", "0/gap");
+}
+
+static void test_error_value_carries(void **state)
+{
+	(void)state;
+	char *err;
+
+	ingest_ok("2026-10-20T06:00:00Z", "ann@alpha.fr 500\ncy@beta.fr 100");
+	/* ann's value is unreadable on the 21st: no sample, the 20th's
+	 * value carries; cy is stored. */
+	assert_int_equal(ingest("2026-10-21T06:00:00Z",
+				"ann@alpha.fr error\ncy@beta.fr 200", &err), 0);
+	assert_non_null(strstr(err, "ann@alpha.fr"));
+	free(err);
+	expect_day("ann@alpha.fr", "2026-10-21", "512000/carried");
+	expect_day("cy@beta.fr", "2026-10-21", "204800/sampled");
+	char *v = testdb_value(db, "SELECT count(*) FROM storage_sample_errors"
+				   " WHERE mailbox = 'ann@alpha.fr'");
+	assert_string_equal(v, "1");
+	free(v);
+}
+
+static void test_dst_and_month_boundary(void **state)
+{
+	(void)state;
+	/* 2026-10-24T22:30Z is 00:30 on the 25th in Paris (CEST, UTC+2):
+	 * the billing day is the 25th, the DST-change day of 25 hours. */
+	ingest_ok("2026-10-24T22:30:00Z", "cy@beta.fr 3000");
+	expect_day("cy@beta.fr", "2026-10-25", "3072000/sampled");
+	/* 2026-10-31T23:30Z is already 2026-11-01 00:30 in Paris (CET). */
+	ingest_ok("2026-10-31T23:30:00Z", "cy@beta.fr 4000");
+	expect_day("cy@beta.fr", "2026-11-01", "4096000/sampled");
+	char *v = testdb_value(db, "SELECT count(*) FROM storage_samples_202610");
+	assert_non_null(v);
+	free(v);
+	/* The sample of 23:30Z lives in the UTC month's partition. */
+	v = testdb_value(db, "SELECT count(*) FROM storage_samples_202610"
+			     " WHERE sampled_at = '2026-10-31T23:30:00Z'");
+	assert_string_equal(v, "1");
+	free(v);
+}
+
+static void test_mailbox_moves_domain(void **state)
+{
+	(void)state;
+	/* bo moved from alpha.fr to alpha.org on 2026-10-10; the samples
+	 * use the SASL login "bo" before, the address after. */
+	ingest_ok("2026-10-09T06:00:00Z", "bo 100");
+	ingest_ok("2026-10-10T06:00:00Z", "bo@alpha.org 100");
+	expect_day("bo@alpha.fr", "2026-10-09", "102400/sampled");
+	expect_day("bo@alpha.fr", "2026-10-10", "-");
+	expect_day("bo@alpha.org", "2026-10-10", "102400/sampled");
+	expect_day("bo@alpha.org", "2026-10-09", "-");
+	/* The customer's day is the sum over the mailboxes of that day. */
+	customer_day("C-1", "2026-10-10", "102400");
+}
+
+static void test_idempotent_and_unattributed(void **state)
+{
+	(void)state;
+	char *err;
+	char *before, *after;
+
+	ingest_ok("2026-11-02T06:00:00Z", "ann@alpha.fr 10\nzed@nowhere.example 99");
+	before = testdb_value(db, "SELECT count(*) || '/' || sum(bytes)"
+				  " FROM storage_samples");
+	assert_int_equal(ingest("2026-11-02T06:00:00Z",
+				"ann@alpha.fr 10\nzed@nowhere.example 99", &err), 0);
+	assert_non_null(strstr(err, "stored before"));
+	free(err);
+	after = testdb_value(db, "SELECT count(*) || '/' || sum(bytes)"
+				 " FROM storage_samples");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	char *v = testdb_value(db, "SELECT unattributed FROM storage_snapshots"
+				   " WHERE taken_at = '2026-11-02T06:00:00Z'");
+	assert_string_equal(v, "1");
+	free(v);
+	v = testdb_value(db, "SELECT customer_id IS NULL FROM storage_samples"
+			     " WHERE mailbox = 'zed@nowhere.example'");
+	assert_string_equal(v, "t");
+	free(v);
+}
+
+static void test_bad_snapshot_stores_nothing(void **state)
+{
+	(void)state;
+	char *err;
+	char *before = testdb_value(db, "SELECT count(*) FROM storage_samples");
+	const char *bad = "Username\tQuota name\tType\tValue\tLimit\t%\n"
+			  "ann@alpha.fr\tUser quota\tSTORAGE\t10\t-\t0\n"
+			  "cy@beta.fr\tUser quota\tSTORAGE\t-5\t-\t0\n";
+	char *path = xstrdup(test_write_file("bad.tab", bad));
+
+	assert_int_equal(test_run(NULL, NULL, &err, "collect", "dovecot",
+				  "--at", "2026-11-05T06:00:00Z", path, NULL), 1);
+	assert_non_null(strstr(err, "bad.tab:3"));
+	free(err);
+	char *after = testdb_value(db, "SELECT count(*) FROM storage_samples");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	free(path);
+}
+
+static void test_exec(void **state)
+{
+	(void)state;
+	char *err;
+	char *snap = snapshot("cy@beta.fr 77");
+	char *path = xstrdup(test_write_file("exec.tab", snap));
+	char *cmd = xasprintf("--exec=cat '%s'", path);
+
+	assert_int_equal(test_run(NULL, NULL, &err, "collect", "dovecot",
+				  "--at", "2026-11-06T06:00:00Z", cmd, NULL), 0);
+	free(err);
+	expect_day("cy@beta.fr", "2026-11-06", "78848/sampled");
+	free(cmd);
+	/* A failing command stores nothing. */
+	assert_int_equal(test_run(NULL, NULL, &err, "collect", "dovecot",
+				  "--at", "2026-11-07T06:00:00Z", "--exec=false",
+				  NULL), 1);
+	assert_non_null(strstr(err, "nothing stored"));
+	free(err);
+	free(snap);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_largest_of_day_and_carry),
+		cmocka_unit_test(test_error_value_carries),
+		cmocka_unit_test(test_dst_and_month_boundary),
+		cmocka_unit_test(test_mailbox_moves_domain),
+		cmocka_unit_test(test_idempotent_and_unattributed),
+		cmocka_unit_test(test_bad_snapshot_stores_nothing),
+		cmocka_unit_test(test_exec),
+	};
+
+	return cmocka_run_group_tests_name("storage_db", tests, setup, teardown);
+}
