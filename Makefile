@@ -21,7 +21,7 @@ TESTS := $(sort $(wildcard tests/test_*.c))
 TESTLIB := $(filter-out $(TESTS),$(sort $(wildcard tests/*.c)))
 FUZZ := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-PKGS := libpq jansson
+PKGS := libpq jansson zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lhpdf -lm
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -82,7 +82,7 @@ $(B)/obj/gen/migrations.o: $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests: $(BIN) $(TESTBINS)
+tests: $(BIN) $(TESTBINS) benchtools
 
 # Data generators and benchmark tools (bench/*.c): standalone programs.
 BENCHSRCS := $(sort $(wildcard bench/*.c))

@@ -4,10 +4,10 @@
 # same input in the same run (wc -l), since the machines are shared and
 # noisy: compare the ratios more than the absolute numbers.
 #
-#   bench/run.sh [SECTION...]     sections: dovecot rollup (default: all)
+#   bench/run.sh [SECTION...]   sections: postfix dovecot rollup (default: all)
 #
-# Sizes can be lowered for a quick look: BENCH_MAILBOXES (1000000),
-# BENCH_CUSTOMERS (100000).
+# Sizes can be lowered for a quick look: BENCH_MESSAGES (1000000),
+# BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -15,9 +15,10 @@ R=./releve
 G=build/release/bench
 work=$top/build/bench
 mkdir -p "$work"
+MESSAGES=${BENCH_MESSAGES:-1000000}
 MAILBOXES=${BENCH_MAILBOXES:-1000000}
 CUSTOMERS=${BENCH_CUSTOMERS:-100000}
-sections=${*:-dovecot rollup}
+sections=${*:-postfix dovecot rollup}
 
 # A cluster of the benchmark's own.
 pgdir=$work/pg
@@ -48,6 +49,58 @@ fresh_db() {
 
 for s in $sections; do
 case $s in
+postfix)
+	log=$work/maillog
+	echo "== Postfix log of $MESSAGES messages (RFC 3339, content filter on)"
+	$G/genpflog --messages "$MESSAGES" --format rfc3339 --filter \
+		--seed 1 >"$log" 2>/dev/null
+	size=$(stat -c %s "$log")
+	lines=$(wc -l <"$log")
+	echo "log: $lines lines, $((size / 1048576)) MiB"
+	# Warm the page cache so that every command reads from memory.
+	cat "$log" >/dev/null
+	t0=$(now); wc -l "$log" >"$work/wc.out"; t1=$(now); wc=$(secs "$t0" "$t1")
+	t0=$(now); LC_ALL=C grep -c status=sent "$log" >"$work/grep.out"; t1=$(now)
+	grep=$(secs "$t0" "$t1")
+	t0=$(now)
+	$R collect postfix --dry-run --json-lines --no-progress "$log" \
+		>"$work/messages.jsonl"
+	t1=$(now)
+	dry=$(secs "$t0" "$t1")
+	echo "releve collect postfix --dry-run --json-lines: ${dry}s," \
+		"$(rate "$lines" "$dry") lines/s," \
+		"$(rate "$size / 1048576" "$dry") MiB/s," \
+		"$(wc -l <"$work/messages.jsonl") messages"
+	echo "  wc -l: ${wc}s (releve is $(ratio "$dry" "$wc") x slower);" \
+		"grep -c status=sent: ${grep}s ($(ratio "$dry" "$grep") x)"
+	if command -v pflogsumm >/dev/null 2>&1; then
+		# pflogsumm is slow: time it on a tenth of the log and scale.
+		head -n $((lines / 10)) "$log" >"$work/maillog.tenth"
+		t0=$(now); pflogsumm "$work/maillog.tenth" >/dev/null 2>&1
+		t1=$(now)
+		pf=$(secs "$t0" "$t1")
+		t0=$(now)
+		$R collect postfix --dry-run --json-lines --no-progress \
+			"$work/maillog.tenth" >/dev/null
+		t1=$(now)
+		drt=$(secs "$t0" "$t1")
+		echo "  pflogsumm on the first tenth: ${pf}s," \
+			"$(rate "$lines / 10" "$pf") lines/s;" \
+			"releve on the same tenth: ${drt}s:" \
+			"releve is $(ratio "$pf" "$drt") x as fast (target 30)"
+	fi
+	echo "  peak memory of the dry run: $(peak_rss $R collect postfix \
+		--dry-run --json-lines --no-progress "$log") MiB"
+	fresh_db
+	t0=$(now)
+	$R collect postfix --no-progress --stats "$log" 2>"$work/collect.stats"
+	t1=$(now)
+	e2e=$(secs "$t0" "$t1")
+	stored=$(psql -X -t -A -c "SELECT count(*) FROM outbound_messages")
+	echo "end to end into PostgreSQL: ${e2e}s, $stored outbound messages" \
+		"stored, $(rate "$MESSAGES" "$e2e") log messages/s" \
+		"(target 100000)"
+	;;
 dovecot)
 	echo "== Dovecot snapshot of $MAILBOXES mailboxes (doveadm -f tab)"
 	$G/gendoveadm --mailboxes "$MAILBOXES" --format tab >"$work/quota.tab"

@@ -184,7 +184,20 @@ static int run_pg(const struct pglocal *pl, const char *logpath,
 			dup2(fd, STDERR_FILENO);
 		}
 		char *prog = xasprintf("%s/%s", pl->bindir, args[0]);
-		execv(prog, (char *const *)args);
+		size_t n = 0;
+
+		while (args[n]) {
+			n++;
+		}
+		/* initdb finds postgres beside itself through argv[0]: give
+		 * the full path, PATH may not hold the folder. */
+		const char **argv = xcalloc(n + 1, sizeof(*argv));
+
+		argv[0] = prog;
+		for (size_t i = 1; i < n; i++) {
+			argv[i] = args[i];
+		}
+		execv(prog, (char *const *)argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0) {

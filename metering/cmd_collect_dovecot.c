@@ -20,6 +20,7 @@
 #include "common/cli.h"
 #include "common/diag.h"
 #include "common/db.h"
+#include "common/jsonout.h"
 #include "common/session.h"
 #include "common/xalloc.h"
 #include "storage_db.h"
@@ -166,29 +167,10 @@ static char *read_exec(const char *command, size_t *len, struct diag *d)
 	return buf;
 }
 
-/* A JSON string; s is valid UTF-8 (the parser checked it). */
-static void put_json_string(FILE *out, const char *s)
-{
-	putc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			putc('\\', out);
-			putc(ch, out);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			fprintf(out, "\\u%04x", ch);
-		} else {
-			putc(ch, out);
-		}
-	}
-	putc('"', out);
-}
-
 static void print_sample(FILE *out, const struct dq_sample *s)
 {
 	fputs("{\"mailbox\":", out);
-	put_json_string(out, s->mailbox);
+	jsonout_cstr(out, s->mailbox);
 	fprintf(out, ",\"bytes\":%" PRId64 ",\"messages\":", s->bytes);
 	if (s->messages < 0) {
 		fputs("null", out);

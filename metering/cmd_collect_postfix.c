@@ -1,8 +1,826 @@
-/* placeholder until the postfix collector lands */
+/*
+ * cmd_collect_postfix — `releve collect postfix`: read Postfix logs (files
+ * in order, rotated .gz files too, stdin, or a followed live log), track
+ * queue ids (pftrack) and store outbound messages (pfstore), or print them
+ * as JSON lines (--dry-run).
+ *
+ * The I/O lives here: reading (linereader), time zones (pftime reads TZ),
+ * progress on a terminal, signals in follow mode.  Exactly once: every
+ * commit stores the rows, the file's fingerprint and offset and the
+ * tracker's state together; a restart resumes from the last commit with
+ * that state, so a message whose lines straddle it counts once.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "collect.h"
 #include "common/cli.h"
+#include "common/db.h"
+#include "common/jsonout.h"
+#include "common/linereader.h"
+#include "common/session.h"
+#include "common/xalloc.h"
+#include "pflog.h"
+#include "pfstore.h"
+#include "pftime.h"
+#include "pftrack.h"
+
+#define WHO "releve collect postfix"
+
+static const char help[] =
+	"Usage: releve collect postfix [OPTIONS] FILE...|-\n"
+	"\n"
+	"Read Postfix logs and store one row per outbound message (accepted\n"
+	"from an authenticated session, or by sendmail from a registered\n"
+	"mailbox) with its recipients' counts, and the daily usage per\n"
+	"customer and mailbox.  FILEs are read in order (oldest first: give\n"
+	"rotated files before the live one; .gz files are read as such); '-'\n"
+	"reads stdin (journalctl -f -o json | releve collect postfix -).\n"
+	"Each stream (--host and --source) keeps a cursor: a file or a part\n"
+	"of a file read before is not read again, and a message spanning two\n"
+	"runs or two rotated files counts once.\n"
+	"\n"
+	"Options:\n"
+	"  -d, --db CONNINFO        libpq connection string or URI\n"
+	"  -n, --dry-run            no database: print messages (--json-lines)\n"
+	"  -j, --json-lines         with --dry-run: one JSON object per message\n"
+	"  -s, --stats              a summary on stderr at the end\n"
+	"  -f, --format F           auto (default: per line), syslog, rfc3339,\n"
+	"                           rfc5424, journal, docker\n"
+	"  -H, --host NAME          the mail host when the log does not say\n"
+	"  -S, --source NAME        the stream's name (default: the last FILE's\n"
+	"                           name without rotation suffixes; 'stdin')\n"
+	"  -F, --follow             follow the last FILE like tail -F (rotation,\n"
+	"                           truncation), committing every few seconds\n"
+	"  -i, --commit-interval S  seconds between commits (default 5)\n"
+	"  -z, --log-timezone TZ    zone of logs without one (default: this\n"
+	"                           machine's), e.g. Europe/Paris\n"
+	"  -y, --year YYYY          year of yearless lines (default: inferred)\n"
+	"  -r, --filter-relay H:P   a content filter (repeatable; default: any\n"
+	"                           loopback relay answering 'queued as')\n"
+	"  -I, --ignore-service S   skip lines of this syslog service\n"
+	"                           (repeatable, e.g. watchdog)\n"
+	"  -l, --local-domains FILE hosted domains, one per line (dry run; the\n"
+	"                           registry's domains otherwise)\n"
+	"  -m, --max-age DAYS       close messages not finished after DAYS of\n"
+	"                           log time (default 7)\n"
+	"  -P, --no-progress        no progress line on a terminal\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"Exit status: 0 done, 1 failure (nothing of the failed batch stored;\n"
+	"the next run resumes from the last commit), 2 usage error.\n";
+
+struct opts {
+	const char *db, *host, *source, *local_domains;
+	enum pflog_format format;
+	int dry, json, stats, follow, year, progress;
+	double interval;
+	int64_t max_age_us;
+	const char **filters, **ignores;
+	size_t nfilters, nignores;
+};
+
+struct stats {
+	long long lines, kinds[PFLOG_KIND_COUNT], bad[PFLOG_BAD_COUNT];
+	long long ignored, cut, badtime, emitted, bytes;
+};
+
+struct run {
+	struct opts *o;
+	struct stats st;
+	struct pftrack *t;
+	struct pfstore *store; /* NULL in a dry run */
+	PGconn *c;
+	struct pftime tm;
+	struct pflog_line *line;
+	char **domains; /* --local-domains, sorted */
+	size_t ndomains;
+	int64_t last_us;
+	double last_commit, last_progress, started;
+	long long lines_at_commit; /* r->st.lines at the last commit */
+	uint64_t total_bytes, done_bytes;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_msg(void *arg, const struct pftrack_msg *m)
+{
+	struct run *r = arg;
+	time_t s = (time_t)(m->accepted_at_us / 1000000);
+	struct tm tm;
+	char when[40];
+
+	r->st.emitted++;
+	if (!r->o->json) {
+		return;
+	}
+	gmtime_r(&s, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fputs("{\"host\":", stdout);
+	jsonout_cstr(stdout, m->host);
+	fputs(",\"queue_id\":", stdout);
+	jsonout_cstr(stdout, m->queue_id);
+	printf(",\"accepted_at\":\"%s.%06dZ\",\"sasl_username\":", when,
+	       (int)(m->accepted_at_us % 1000000 + (m->accepted_at_us < 0 ? 1000000 : 0)) % 1000000);
+	jsonout_cstr(stdout, m->sasl_username);
+	fputs(",\"sender\":", stdout);
+	jsonout_cstr(stdout, m->sender ? m->sender : "");
+	printf(",\"size\":%lld,\"nrcpt\":%ld,\"in_flight\":%s,"
+	       "\"recipients\":{\"sent\":%u,\"bounced\":%u,\"deferred\":%u,"
+	       "\"expired\":%u,\"local\":%u,\"remote\":%u}}\n",
+	       m->size, m->nrcpt, m->in_flight ? "true" : "false",
+	       m->rcpt.sent, m->rcpt.bounced, m->rcpt.deferred,
+	       m->rcpt.expired, m->rcpt.local, m->rcpt.remote);
+}
+
+static void store_msg(void *arg, const struct pftrack_msg *m)
+{
+	struct run *r = arg;
+
+	r->st.emitted++;
+	pfstore_add_message(r->store, m);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int dry_is_local(void *arg, const char *domain, size_t n)
+{
+	struct run *r = arg;
+	char key[256];
+	size_t lo = 0, hi = r->ndomains;
+
+	if (n == 0 || n >= sizeof(key)) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = domain[i];
+
+		key[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+	}
+	key[n] = '\0';
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, r->domains[mid]);
+
+		if (c == 0) {
+			return 1;
+		}
+		if (c < 0) {
+			hi = mid;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return 0;
+}
+
+static int load_domains(struct run *r, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[512];
+	size_t cap = 0;
+
+	if (!f) {
+		return cli_fail("collect postfix: %s: %s", path,
+				strerror(errno));
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		char *p = buf, *e;
+
+		while (*p == ' ' || *p == '\t') {
+			p++;
+		}
+		e = p + strcspn(p, " \t\r\n#");
+		if (e == p) {
+			continue;
+		}
+		*e = '\0';
+		for (char *q = p; *q; q++) {
+			if (*q >= 'A' && *q <= 'Z') {
+				*q = (char)(*q + 32);
+			}
+		}
+		if (r->ndomains == cap) {
+			cap = cap ? 2 * cap : 64;
+			r->domains = xreallocarray(r->domains, cap,
+						   sizeof(char *));
+		}
+		r->domains[r->ndomains++] = xstrdup(p);
+	}
+	fclose(f);
+	if (r->ndomains) {
+		qsort(r->domains, r->ndomains, sizeof(char *), cmp_str);
+	}
+	return 0;
+}
+
+static int ignored_service(const struct opts *o, const struct pflog_line *l)
+{
+	for (size_t i = 0; i < o->nignores; i++) {
+		size_t n = strlen(o->ignores[i]);
+		const char *tag = l->tag.p;
+		size_t first = 0;
+
+		while (first < l->tag.n && tag[first] != '/') {
+			first++;
+		}
+		if ((l->service.n == n && !memcmp(l->service.p, o->ignores[i], n)) ||
+		    (first == n && !memcmp(tag, o->ignores[i], n))) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void progress(struct run *r, struct linereader *lr, int force)
+{
+	double t = now_s();
+
+	if (!r->o->progress || (!force && t - r->last_progress < 0.5)) {
+		return;
+	}
+	r->last_progress = t;
+	uint64_t done = r->done_bytes + lr_bytes_read(lr);
+	double el = t - r->started;
+
+	fprintf(stderr, "\r%" PRIu64 " MiB", done >> 20);
+	if (r->total_bytes) {
+		fprintf(stderr, " of %" PRIu64 " MiB (%.0f%%)",
+			r->total_bytes >> 20, 100.0 * (double)done /
+			(double)r->total_bytes);
+	}
+	fprintf(stderr, ", %.0f lines/s, %zu in flight   ",
+		el > 0 ? (double)r->st.lines / el : 0.0, pftrack_size(r->t));
+	if (force) {
+		fputc('\n', stderr);
+	}
+}
+
+/* Parse one line and feed the tracker. */
+static void feed(struct run *r, const char *p, size_t n, int cut)
+{
+	struct pflog_line *l = r->line;
+	enum pflog_kind k;
+	int64_t us;
+
+	r->st.lines++;
+	r->st.bytes += (long long)n + 1;
+	if (cut) {
+		r->st.cut++;
+	}
+	k = pflog_parse(l, p, n, r->o->format);
+	r->st.kinds[k]++;
+	if (k == PFLOG_MALFORMED) {
+		r->st.bad[l->bad]++;
+		return;
+	}
+	if (k == PFLOG_NOT_POSTFIX || k == PFLOG_OTHER) {
+		return;
+	}
+	if (r->o->nignores && ignored_service(r->o, l)) {
+		r->st.ignored++;
+		return;
+	}
+	us = pftime_resolve(&r->tm, &l->time);
+	if (us == INT64_MIN) {
+		r->st.badtime++;
+		return;
+	}
+	r->last_us = us;
+	struct pflog_str host = {NULL, 0};
+
+	if (r->o->host) {
+		host.p = r->o->host;
+		host.n = strlen(r->o->host);
+	}
+	if (r->store && (k == PFLOG_REJECT || k == PFLOG_SASL_FAILED)) {
+		struct pflog_str who = l->sasl_username.n ? l->sasl_username
+							  : l->client_addr;
+		struct pflog_str h = host.n ? host : l->host;
+		char hbuf[256];
+
+		if (who.n) {
+			snprintf(hbuf, sizeof(hbuf), "%.*s", (int)h.n, h.p);
+			pfstore_add_reject(r->store, hbuf, us,
+					   k == PFLOG_REJECT ? "reject"
+							     : "sasl_failed",
+					   who.p, who.n);
+		}
+	}
+	pftrack_feed(r->t, l, host, us);
+}
+
+struct hashctx {
+	struct linereader *lr;
+};
+
+static int lr_hash(void *arg, size_t n, uint64_t *fp)
+{
+	return lr_prefix_hash(((struct hashctx *)arg)->lr, n, fp);
+}
+
+static int commit(struct run *r, struct linereader *lr, const char *path,
+		  int finished)
+{
+	struct diag d = DIAG_INIT;
+	uint64_t fp;
+	size_t fplen;
+
+	if (r->o->max_age_us && r->last_us) {
+		pftrack_expire(r->t, r->last_us, r->o->max_age_us);
+	}
+	r->last_commit = now_s();
+	if (!r->store || r->st.lines == r->lines_at_commit) {
+		return 0; /* nothing new: the cursor stays as it is */
+	}
+	lr_fingerprint(lr, &fp, &fplen);
+	if (pfstore_commit(r->store, r->t, fp, fplen, path, lr_offset(lr),
+			   finished, r->st.lines, &d) != 0) {
+		diag_print(&d, stderr, WHO);
+		fprintf(stderr, WHO ": nothing of this batch was stored; the "
+				"next run resumes from the last commit\n");
+		diag_free(&d);
+		return -1;
+	}
+	r->lines_at_commit = r->st.lines;
+	return 0;
+}
+
+/* Has path been rotated (another file) or truncated under lr? */
+static int rotated(const char *path, struct linereader *lr, int *truncated)
+{
+	struct stat sb;
+	dev_t dev;
+	ino_t ino;
+
+	*truncated = 0;
+	if (stat(path, &sb) != 0) {
+		return 0; /* not there yet: keep reading the old one */
+	}
+	lr_identity(lr, &dev, &ino);
+	if (sb.st_dev != dev || sb.st_ino != ino) {
+		return 1;
+	}
+	if ((uint64_t)sb.st_size < lr_offset(lr)) {
+		*truncated = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Read one file from where the stream left it.  last: the last input
+ * (its partial last line waits for the next run or for follow mode).
+ */
+static int read_file(struct run *r, const char *path, int last)
+{
+	struct diag d = DIAG_INIT;
+	struct linereader *lr = lr_open(path, &d);
+	const char *line;
+	size_t len;
+	int cut, rc = 0;
+	int follow = last && r->o->follow && strcmp(path, "-") != 0;
+
+	if (!lr) {
+		diag_print(&d, stderr, WHO);
+		diag_free(&d);
+		return -1;
+	}
+reopen:
+	if (r->store && strcmp(path, "-") != 0) {
+		struct hashctx hc = {lr};
+		int known, current;
+		uint64_t off = pfstore_file_offset(r->store, lr_hash, &hc,
+						   &known, &current);
+
+		if (known && off > 0) {
+			if (lr_seek(lr, off, &d) != 0) {
+				/* Shorter than what was read: truncated and
+				 * rewritten with the same beginning. */
+				diag_free(&d);
+				fprintf(stderr, WHO ": %s: shorter than the %"
+					PRIu64 " bytes read before: reading it "
+					"from the start\n", path, off);
+			} else if (!follow && lr_size(lr) <= off &&
+				   !lr_is_gzip(lr)) {
+				fprintf(stderr, WHO ": %s: read before, nothing "
+						"new\n", path);
+			}
+		}
+	}
+	for (;;) {
+		enum lr_status s;
+
+		while ((s = lr_next(lr, !last || r->o->dry, &line, &len, &cut,
+				    &d)) == LR_LINE) {
+			feed(r, line, len, cut);
+			if (r->st.lines % 4096 == 0) {
+				double t = now_s();
+
+				progress(r, lr, 0);
+				if (t - r->last_commit >= r->o->interval &&
+				    commit(r, lr, path, 0)) {
+					rc = -1;
+					goto out;
+				}
+				if (stop) {
+					goto out;
+				}
+			}
+		}
+		if (s == LR_ERROR) {
+			diag_print(&d, stderr, WHO);
+			rc = -1;
+			goto out;
+		}
+		if (!follow || stop) {
+			break;
+		}
+		/* Follow: commit what we have, wait, watch for rotation. */
+		if (now_s() - r->last_commit >= r->o->interval &&
+		    commit(r, lr, path, 0)) {
+			rc = -1;
+			goto out;
+		}
+		int trunc;
+
+		if (rotated(path, lr, &trunc)) {
+			/* Finish the old file (its last line is whole now),
+			 * then start on the new one. */
+			while (!trunc && lr_next(lr, 1, &line, &len, &cut,
+						 &d) == LR_LINE) {
+				feed(r, line, len, cut);
+			}
+			if (commit(r, lr, path, 1)) {
+				rc = -1;
+				goto out;
+			}
+			lr_close(lr);
+			lr = lr_open(path, &d);
+			if (!lr) {
+				diag_print(&d, stderr, WHO);
+				rc = -1;
+				goto out;
+			}
+			fprintf(stderr, WHO ": %s: %s, reading the new file\n",
+				path, trunc ? "truncated" : "rotated");
+			goto reopen;
+		}
+		usleep(200000);
+	}
+	r->done_bytes += lr_bytes_read(lr);
+	progress(r, lr, 0);
+	if (commit(r, lr, path, !last)) {
+		rc = -1;
+	}
+out:
+	diag_free(&d);
+	lr_close(lr);
+	return rc;
+}
+
+static void print_stats(const struct run *r)
+{
+	fprintf(stderr, "lines read: %lld (%lld bytes)\n", r->st.lines,
+		r->st.bytes);
+	for (int k = 0; k < PFLOG_KIND_COUNT; k++) {
+		if (k != PFLOG_MALFORMED && r->st.kinds[k]) {
+			fprintf(stderr, "  %-12s %lld\n",
+				pflog_kind_name((enum pflog_kind)k),
+				r->st.kinds[k]);
+		}
+	}
+	fprintf(stderr, "lines skipped: %lld (other programs), %lld (ignored "
+			"services)\n", r->st.kinds[PFLOG_NOT_POSTFIX],
+		r->st.ignored);
+	fprintf(stderr, "malformed lines: %lld\n", r->st.kinds[PFLOG_MALFORMED]);
+	for (int b = 1; b < PFLOG_BAD_COUNT; b++) {
+		if (r->st.bad[b]) {
+			fprintf(stderr, "  %-12s %lld\n",
+				pflog_bad_name((enum pflog_bad)b), r->st.bad[b]);
+		}
+	}
+	if (r->st.cut) {
+		fprintf(stderr, "  %-12s %lld\n", "too-long", r->st.cut);
+	}
+	if (r->st.badtime) {
+		fprintf(stderr, "  %-12s %lld\n", "bad-time", r->st.badtime);
+	}
+	fprintf(stderr, "messages finished: %lld\n", r->st.emitted);
+	fprintf(stderr, "messages in flight: %zu\n", pftrack_size(r->t));
+	if (r->store) {
+		const struct pfstore_totals *t = pfstore_totals(r->store);
+
+		fprintf(stderr, "unattributed (unknown SASL login): %lld\n",
+			t->unattributed);
+		fprintf(stderr, "system pickups (not billed): %lld\n",
+			t->system);
+		fprintf(stderr, "rejected attempts recorded: %lld\n",
+			t->rejects);
+		fprintf(stderr, "commits: %lld\n", t->commits);
+	}
+}
+
+/* mail.log.2.gz -> mail.log: the stream a rotated file belongs to. */
+static char *stream_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	char *s = xstrdup(b ? b + 1 : path);
+	size_t n = strlen(s);
+
+	if (n > 3 && !strcmp(s + n - 3, ".gz")) {
+		s[n -= 3] = '\0';
+	}
+	while (n > 0 && s[n - 1] >= '0' && s[n - 1] <= '9') {
+		n--;
+	}
+	if (n > 1 && n < strlen(s) && (s[n - 1] == '.' || s[n - 1] == '-')) {
+		s[n - 1] = '\0';
+	}
+	return s;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"json-lines", no_argument, NULL, 'j'},
+		{"stats", no_argument, NULL, 's'},
+		{"format", required_argument, NULL, 'f'},
+		{"host", required_argument, NULL, 'H'},
+		{"source", required_argument, NULL, 'S'},
+		{"follow", no_argument, NULL, 'F'},
+		{"commit-interval", required_argument, NULL, 'i'},
+		{"log-timezone", required_argument, NULL, 'z'},
+		{"year", required_argument, NULL, 'y'},
+		{"filter-relay", required_argument, NULL, 'r'},
+		{"ignore-service", required_argument, NULL, 'I'},
+		{"local-domains", required_argument, NULL, 'l'},
+		{"max-age", required_argument, NULL, 'm'},
+		{"no-progress", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	o->interval = 5;
+	o->max_age_us = 7LL * 86400 * 1000000;
+	o->progress = cli_stderr_tty();
+	while ((c = getopt_long(argc, argv, "d:njsf:H:S:Fi:z:y:r:I:l:m:Ph", lo,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'n':
+			o->dry = 1;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 's':
+			o->stats = 1;
+			break;
+		case 'f':
+			if (pflog_format_parse(optarg, &o->format)) {
+				return cli_usage("collect postfix", "--format: "
+						 "unknown format '%s'", optarg);
+			}
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'S':
+			o->source = optarg;
+			break;
+		case 'F':
+			o->follow = 1;
+			break;
+		case 'i':
+			o->interval = strtod(optarg, &end);
+			if (*end || o->interval <= 0 || o->interval > 3600) {
+				return cli_usage("collect postfix",
+						 "--commit-interval: '%s' is not "
+						 "a number of seconds", optarg);
+			}
+			break;
+		case 'z':
+			if (setenv("TZ", optarg, 1) != 0) {
+				return cli_fail("collect postfix: TZ: %s",
+						strerror(errno));
+			}
+			break;
+		case 'y':
+			o->year = (int)strtol(optarg, &end, 10);
+			if (*end || o->year < 1970 || o->year > 9999) {
+				return cli_usage("collect postfix", "--year: '%s' "
+						 "is not a year", optarg);
+			}
+			break;
+		case 'r':
+			o->filters = xreallocarray(o->filters, o->nfilters + 1,
+						   sizeof(char *));
+			o->filters[o->nfilters++] = optarg;
+			break;
+		case 'I':
+			o->ignores = xreallocarray(o->ignores, o->nignores + 1,
+						   sizeof(char *));
+			o->ignores[o->nignores++] = optarg;
+			break;
+		case 'l':
+			o->local_domains = optarg;
+			break;
+		case 'm': {
+			long days = strtol(optarg, &end, 10);
+
+			if (*end || days < 1 || days > 365) {
+				return cli_usage("collect postfix", "--max-age: "
+						 "'%s' is not 1..365 days",
+						 optarg);
+			}
+			o->max_age_us = (int64_t)days * 86400 * 1000000;
+			break;
+		}
+		case 'P':
+			o->progress = 0;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage("collect postfix", "bad option");
+		}
+	}
+	if (optind == argc) {
+		return cli_usage("collect postfix", "give FILEs, or - for stdin");
+	}
+	if (o->json && !o->dry) {
+		return cli_usage("collect postfix", "--json-lines goes with "
+				 "--dry-run");
+	}
+	if (o->follow && o->dry) {
+		return cli_usage("collect postfix", "--follow stores: it does "
+				 "not go with --dry-run");
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!strcmp(argv[i], "-") && argc - optind > 1) {
+			return cli_usage("collect postfix", "'-' (stdin) is "
+					 "read alone");
+		}
+	}
+	if (o->local_domains && !o->dry) {
+		return cli_usage("collect postfix", "--local-domains is for "
+				 "--dry-run (the registry says otherwise)");
+	}
+	return -1;
+}
+
 int cmd_collect_postfix(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	return cli_fail("collect postfix: not built yet");
+	struct opts o;
+	struct run r;
+	struct pftrack_config cfg;
+	int rc = parse_opts(argc, argv, &o);
+	char *name = NULL;
+
+	if (rc >= 0) {
+		free(o.filters);
+		free(o.ignores);
+		return rc;
+	}
+	tzset();
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	r.line = xmalloc(sizeof(*r.line));
+	r.started = r.last_commit = now_s();
+	pftime_init(&r.tm, o.year, (int64_t)time(NULL) * 1000000);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.emit = o.dry ? print_msg : store_msg;
+	cfg.emit_arg = &r;
+	cfg.filter_relays = o.filters;
+	cfg.n_filter_relays = o.nfilters;
+	rc = EXIT_FAIL;
+	if (o.dry && o.local_domains) {
+		if (load_domains(&r, o.local_domains) != 0) {
+			goto out;
+		}
+		cfg.is_local_domain = dry_is_local;
+		cfg.local_arg = &r;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct stat sb;
+
+		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &sb) == 0) {
+			r.total_bytes += (uint64_t)sb.st_size;
+		}
+	}
+	if (!o.dry) {
+		struct diag d = DIAG_INIT;
+		char host[256];
+
+		r.c = session_open(WHO, o.db);
+		if (!r.c) {
+			goto out;
+		}
+		if (!o.host && gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+		} else {
+			snprintf(host, sizeof(host), "%s", o.host ? o.host : "-");
+		}
+		name = o.source ? xstrdup(o.source)
+		       : !strcmp(argv[argc - 1], "-") ? xstrdup("stdin")
+						      : stream_name(argv[argc - 1]);
+		r.store = pfstore_open(r.c, host, name, &d);
+		if (!r.store) {
+			diag_print(&d, stderr, WHO);
+			diag_free(&d);
+			goto out;
+		}
+		cfg.is_local_domain = pfstore_is_hosted;
+		cfg.local_arg = r.store;
+	}
+	r.t = pftrack_new(&cfg);
+	if (r.store) {
+		size_t len;
+		const char *state = pfstore_state(r.store, &len);
+		struct diag d = DIAG_INIT;
+
+		if (state && pftrack_load(r.t, state, len, &d) != 0) {
+			diag_print(&d, stderr, WHO);
+			fprintf(stderr, WHO ": the stream's saved state is "
+					"unreadable; refusing to go on\n");
+			diag_free(&d);
+			goto out;
+		}
+	}
+	if (o.follow) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
+	for (int i = optind; i < argc && !stop; i++) {
+		if (read_file(&r, argv[i], i == argc - 1) != 0) {
+			goto out;
+		}
+	}
+	if (o.dry) {
+		/* Messages without "removed" yet: printed as in flight. */
+		pftrack_in_flight(r.t, print_msg, &r);
+	}
+	if (o.progress) {
+		fputc('\n', stderr);
+	}
+	if (o.stats) {
+		print_stats(&r);
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, WHO ": writing the output: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	pftrack_free(r.t);
+	pfstore_free(r.store);
+	db_close(r.c);
+	for (size_t i = 0; i < r.ndomains; i++) {
+		free(r.domains[i]);
+	}
+	free(r.domains);
+	free(r.line);
+	free(name);
+	free(o.filters);
+	free(o.ignores);
+	return rc;
 }

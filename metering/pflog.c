@@ -1117,11 +1117,11 @@ static enum pflog_via via_of(struct pflog_line *l)
 
 static void find_queued_as(struct pflog_line *l)
 {
-	const char *p = l->status_text.p, *e = p + l->status_text.n;
-	const char *q;
+	const char *p = l->status_text.p, *e, *q;
 
-	if (l->status_text.n == 0)
+	if (l->status_text.n == 0 || !p)
 		return;
+	e = p + l->status_text.n;
 	q = memmem(p, (size_t)(e - p), "queued as ", 10);
 	if (!q)
 		return;

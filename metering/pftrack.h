@@ -22,12 +22,18 @@
  *    message: its recipients' outcomes replace the filtered ones and it is
  *    never emitted itself.  The second hop's lines may come first: a
  *    finished anonymous message from a loopback client is kept for
- *    config.link_window_us of log time in case a link names it.
+ *    config.link_window_us of log time in case a link names it.  Once
+ *    removed, a message waiting for its second hops leaves the key
+ *    (host, queue id), which Postfix may reuse at once; the second hops
+ *    are freed with their root when it is emitted.
  *  - a recipient is one (to, orig_to) pair, kept once by its latest status
  *    (only a 64-bit hash of the pair and its domain are stored); qmgr
  *    "status=expired" turns the recipients still deferred into expired.
  *
- * Memory is bounded by the messages in flight (plus the link window).
+ * Memory is bounded by the messages in flight (plus the link window): after
+ * a log, pftrack_size() counts the messages not yet removed, the removed
+ * ones waiting for a second hop still in the queue or for their own
+ * remaining lines (a root's finished hops), and the link window.
  *
  * Ownership: the struct pftrack_msg handed to a callback and every string
  * in it belong to the tracker and are valid during the callback only.
@@ -38,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/diag.h"
 #include "pflog.h"
 
 struct pftrack;
@@ -107,5 +114,36 @@ void pftrack_expire(struct pftrack *t, int64_t now_us, int64_t max_age_us);
 
 /* Messages currently held (all origins, for progress and statistics). */
 size_t pftrack_size(const struct pftrack *t);
+
+/*
+ * State persistence, for a collector that commits "byte offset + tracker
+ * state" in one transaction and resumes after a crash or a restart: a
+ * tracker restored from pftrack_save() output and fed the rest of the log
+ * emits exactly what one uninterrupted run would have emitted (same
+ * messages, same order, same pftrack_in_flight() list).
+ *
+ * Format (version 2; version 1 is refused): "RPFT", u32 version, then the body, then u64 FNV-1a
+ * of everything before it; integers little-endian, fixed width, written
+ * byte by byte.  Body: last sweep time; hosts; domains seen delivered
+ * locally (sorted); the slab (size, records held with their index, the
+ * free list in order).  Hop lists and the key index are not saved: they
+ * follow from the records, and load checks them (a hop's root is a root
+ * held, pending counts match).  Times must lie within +-2^62 us.  78 bytes per
+ * record held plus its strings (queue id, login, sender), 10 bytes + the
+ * domain per recipient, 4 per free slot: about 190 bytes for a message
+ * with two recipients.
+ */
+
+/* Serialise the whole state (messages held, recipients, link windows,
+ * whatever else feeds future output) into a new buffer; *buf is the
+ * caller's to free.  The format is versioned and self-checking. */
+void pftrack_save(const struct pftrack *t, char **buf, size_t *len);
+/* Restore a state saved by pftrack_save into t, a tracker freshly made
+ * with pftrack_new() (its config is the caller's: emit callback, filters).
+ * 0, or -1 with a message in d when buf is not a valid state (wrong
+ * magic/version, truncated, lengths out of range, trailing bytes, counts
+ * beyond limits); t is then left empty (as new). */
+int pftrack_load(struct pftrack *t, const char *buf, size_t len,
+		 struct diag *d);
 
 #endif

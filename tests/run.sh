@@ -37,6 +37,7 @@ for b in "$@"; do
 	bin=$top/$b/releve
 	[ -x "$bin" ] || bin=$top/releve
 	export RELEVE_BIN="$bin" RELEVE_TEST_SUFFIX="$name"
+	export RELEVE_BENCH="$top/$b/bench"   # the data generators
 	for t in "$top/$b"/tests/test_*; do
 		[ -x "$t" ] || continue
 		tn=${t##*/}
