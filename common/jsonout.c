@@ -3,7 +3,10 @@
  */
 #include "jsonout.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
 
 /* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -44,38 +47,58 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-void jsonout_string(FILE *f, const char *s, size_t n)
+size_t jsonout_put(char *out, const char *s, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
+	char *o = out;
 	size_t i = 0;
 
-	putc('"', f);
+	*o++ = '"';
 	while (i < n) {
 		unsigned char c = p[i];
 
 		if (c == '"' || c == '\\') {
-			putc('\\', f);
-			putc(c, f);
+			*o++ = '\\';
+			*o++ = (char)c;
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
 			i++;
 		} else if (c < 0x80) {
-			putc(c, f);
+			*o++ = (char)c;
 			i++;
 		} else {
 			size_t len = utf8_len(p + i, n - i);
 
 			if (len == 0) {
-				fputs("\\ufffd", f);
+				memcpy(o, "\\ufffd", 6);
+				o += 6;
 				i++;
 			} else {
-				fwrite(p + i, 1, len, f);
+				memcpy(o, p + i, len);
+				o += len;
 				i += len;
 			}
 		}
 	}
-	putc('"', f);
+	*o++ = '"';
+	return (size_t)(o - out);
+}
+
+void jsonout_string(FILE *f, const char *s, size_t n)
+{
+	char small[1024];
+	char *buf = JSONOUT_MAX(n) <= sizeof(small) ? small
+						    : xmalloc(JSONOUT_MAX(n));
+
+	fwrite(buf, 1, jsonout_put(buf, s, n), f);
+	if (buf != small) {
+		free(buf);
+	}
 }
 
 void jsonout_cstr(FILE *f, const char *s)

@@ -36,9 +36,28 @@ static int is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
+/* Character classes of queue ids, by table: the scans of ids run on
+ * nearly every line. */
+enum { CC_ALNUM = 1, CC_HEX = 2, CC_VOWEL = 4, CC_Z = 8, CC_TAGEND = 16 };
+#define CC_(c)                                                              \
+	((((c) >= '0' && (c) <= '9') ? CC_ALNUM | CC_HEX : 0) |            \
+	 (((c) >= 'A' && (c) <= 'F') ? CC_HEX : 0) |                       \
+	 ((((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z')) ?      \
+		  CC_ALNUM : 0) |                                           \
+	 (((c) == 'A' || (c) == 'E' || (c) == 'I' || (c) == 'O' ||          \
+	   (c) == 'U' || (c) == 'a' || (c) == 'e' || (c) == 'i' ||          \
+	   (c) == 'o' || (c) == 'u') ? CC_VOWEL : 0) |                      \
+	 ((c) == 'z' ? CC_Z : 0) |                                          \
+	 (((c) == '[' || (c) == ':' || (c) == ' ') ? CC_TAGEND : 0))
+#define CC4_(c) CC_(c), CC_((c) + 1), CC_((c) + 2), CC_((c) + 3)
+#define CC16_(c) CC4_(c), CC4_((c) + 4), CC4_((c) + 8), CC4_((c) + 12)
+#define CC64_(c) CC16_(c), CC16_((c) + 16), CC16_((c) + 32), CC16_((c) + 48)
+static const unsigned char cclass[256] = {CC64_(0), CC64_(64), CC64_(128),
+					  CC64_(192)};
+
 static int is_alnum(int c)
 {
-	return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+	return cclass[(unsigned char)c] & CC_ALNUM;
 }
 
 static struct pflog_str mkstr(const char *p, const char *e)
@@ -96,7 +115,7 @@ int64_t pflog_civil_to_epoch(int year, int mon, int mday, int hour, int min,
 	return days * 86400 + hour * 3600 + min * 60 + sec;
 }
 
-static void epoch_to_civil(int64_t secs, struct pflog_time *t)
+void pflog_epoch_to_civil(int64_t secs, struct pflog_time *t)
 {
 	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
 	int64_t rem = secs - days * 86400;
@@ -131,20 +150,46 @@ static int clock_ok(const struct pflog_time *t)
 	return t->hour <= 23 && t->min <= 59 && t->sec <= 60;
 }
 
+/* Two digits at p (the caller checked there are two bytes), or -1. */
+static int dig2(const char *p)
+{
+	unsigned a = (unsigned)(unsigned char)p[0] - '0';
+	unsigned b = (unsigned)(unsigned char)p[1] - '0';
+
+	return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
 /* "hh:mm:ss[.frac]" */
 static const char *parse_clock(const char *p, const char *e,
 			       struct pflog_time *t)
 {
-	if (!(p = fixed(p, e, 2, &t->hour)) || p >= e || *p++ != ':' ||
-	    !(p = fixed(p, e, 2, &t->min)) || p >= e || *p++ != ':' ||
-	    !(p = fixed(p, e, 2, &t->sec)))
+	int h, m, sec;
+
+	/* The usual shape at once; anything else the careful way (which
+	 * leaves the same fields set on failure as it always did). */
+	if (e - p >= 8 && p[2] == ':' && p[5] == ':' && (h = dig2(p)) >= 0 &&
+	    (m = dig2(p + 3)) >= 0 && (sec = dig2(p + 6)) >= 0) {
+		t->hour = h;
+		t->min = m;
+		t->sec = sec;
+		p += 8;
+	} else if (!(p = fixed(p, e, 2, &t->hour)) || p >= e || *p++ != ':' ||
+		   !(p = fixed(p, e, 2, &t->min)) || p >= e || *p++ != ':' ||
+		   !(p = fixed(p, e, 2, &t->sec))) {
 		return NULL;
+	}
 	if (!clock_ok(t))
 		return NULL;
 	if (p < e && (*p == '.' || *p == ',')) {
-		int d = 0, us = 0;
+		int d = 0, us = 0, a, b, c;
 
 		p++;
+		/* microseconds, the usual precision: at once */
+		if (e - p >= 6 && (a = dig2(p)) >= 0 && (b = dig2(p + 2)) >= 0 &&
+		    (c = dig2(p + 4)) >= 0 && (p + 6 == e || !is_digit(p[6]))) {
+			t->usec = a * 10000 + b * 100 + c;
+			return p + 6;
+		}
 		while (p < e && is_digit(*p)) {
 			if (d < 6) {
 				us = us * 10 + (*p - '0');
@@ -165,9 +210,18 @@ static const char *parse_clock(const char *p, const char *e,
 static const char *parse_rfc3339(const char *p, const char *e,
 				 struct pflog_time *t)
 {
-	int off = 0, oh, om;
+	int off = 0, oh, om, y1, y2, mo, d;
 
-	if (!(p = fixed(p, e, 4, &t->year)) || p >= e || *p++ != '-' ||
+	if (e - p >= 11 && p[4] == '-' && p[7] == '-' &&
+	    (p[10] == 'T' || p[10] == 't') && (y1 = dig2(p)) >= 0 &&
+	    (y2 = dig2(p + 2)) >= 0 && (mo = dig2(p + 5)) >= 0 &&
+	    (d = dig2(p + 8)) >= 0) {
+		/* the usual shape at once (same fields as below) */
+		t->year = y1 * 100 + y2;
+		t->mon = mo;
+		t->mday = d;
+		p += 10;
+	} else if (!(p = fixed(p, e, 4, &t->year)) || p >= e || *p++ != '-' ||
 	    !(p = fixed(p, e, 2, &t->mon)) || p >= e || *p++ != '-' ||
 	    !(p = fixed(p, e, 2, &t->mday)) || p >= e ||
 	    (*p != 'T' && *p != 't'))
@@ -199,10 +253,20 @@ static const char *parse_rfc3339(const char *p, const char *e,
 
 static int month_of(const char *p)
 {
-	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	/* Three letters as one number: one compare per month, no calls. */
+	static const uint32_t names[12] = {
+		'J' | 'a' << 8 | 'n' << 16, 'F' | 'e' << 8 | 'b' << 16,
+		'M' | 'a' << 8 | 'r' << 16, 'A' | 'p' << 8 | 'r' << 16,
+		'M' | 'a' << 8 | 'y' << 16, 'J' | 'u' << 8 | 'n' << 16,
+		'J' | 'u' << 8 | 'l' << 16, 'A' | 'u' << 8 | 'g' << 16,
+		'S' | 'e' << 8 | 'p' << 16, 'O' | 'c' << 8 | 't' << 16,
+		'N' | 'o' << 8 | 'v' << 16, 'D' | 'e' << 8 | 'c' << 16};
+	uint32_t k = (uint32_t)(unsigned char)p[0] |
+		     (uint32_t)(unsigned char)p[1] << 8 |
+		     (uint32_t)(unsigned char)p[2] << 16;
 
 	for (int i = 0; i < 12; i++)
-		if (memcmp(p, names + 3 * i, 3) == 0)
+		if (names[i] == k)
 			return i + 1;
 	return 0;
 }
@@ -231,34 +295,37 @@ static enum pflog_daemon daemon_of(struct pflog_str d)
 {
 	static const struct {
 		const char *name;
+		size_t n;
 		enum pflog_daemon d;
 	} tab[] = {
-		{"smtpd", PFLOG_D_SMTPD},	{"smtp", PFLOG_D_SMTP},
-		{"lmtp", PFLOG_D_LMTP},		{"qmgr", PFLOG_D_QMGR},
-		{"oqmgr", PFLOG_D_QMGR},	{"pickup", PFLOG_D_PICKUP},
-		{"cleanup", PFLOG_D_CLEANUP},	{"bounce", PFLOG_D_BOUNCE},
-		{"local", PFLOG_D_LOCAL},	{"virtual", PFLOG_D_VIRTUAL},
-		{"pipe", PFLOG_D_PIPE},		{"error", PFLOG_D_ERROR},
-		{"retry", PFLOG_D_ERROR},	{"discard", PFLOG_D_DISCARD},
-		{"postsuper", PFLOG_D_POSTSUPER},
-		{"postscreen", PFLOG_D_POSTSCREEN},
-		{"anvil", PFLOG_D_OTHER},	{"master", PFLOG_D_OTHER},
-		{"scache", PFLOG_D_OTHER},	{"tlsmgr", PFLOG_D_OTHER},
-		{"postdrop", PFLOG_D_OTHER},	{"sendmail", PFLOG_D_OTHER},
-		{"showq", PFLOG_D_OTHER},	{"trivial-rewrite", PFLOG_D_OTHER},
-		{"verify", PFLOG_D_OTHER},	{"proxymap", PFLOG_D_OTHER},
-		{"dnsblog", PFLOG_D_OTHER},	{"tlsproxy", PFLOG_D_OTHER},
-		{"postqueue", PFLOG_D_OTHER},	{"postlogd", PFLOG_D_OTHER},
-		{"flush", PFLOG_D_OTHER},	{"spawn", PFLOG_D_OTHER},
-		{"postfix-script", PFLOG_D_OTHER},
-		{"postmap", PFLOG_D_OTHER},	{"postalias", PFLOG_D_OTHER},
-		{"postlog", PFLOG_D_OTHER},	{"postmulti", PFLOG_D_OTHER},
-		{"postconf", PFLOG_D_OTHER},	{"postkick", PFLOG_D_OTHER},
+		{S("smtpd"), PFLOG_D_SMTPD},	{S("smtp"), PFLOG_D_SMTP},
+		{S("lmtp"), PFLOG_D_LMTP},		{S("qmgr"), PFLOG_D_QMGR},
+		{S("oqmgr"), PFLOG_D_QMGR},	{S("pickup"), PFLOG_D_PICKUP},
+		{S("cleanup"), PFLOG_D_CLEANUP},	{S("bounce"), PFLOG_D_BOUNCE},
+		{S("local"), PFLOG_D_LOCAL},	{S("virtual"), PFLOG_D_VIRTUAL},
+		{S("pipe"), PFLOG_D_PIPE},		{S("error"), PFLOG_D_ERROR},
+		{S("retry"), PFLOG_D_ERROR},	{S("discard"), PFLOG_D_DISCARD},
+		{S("postsuper"), PFLOG_D_POSTSUPER},
+		{S("postscreen"), PFLOG_D_POSTSCREEN},
+		{S("anvil"), PFLOG_D_OTHER},	{S("master"), PFLOG_D_OTHER},
+		{S("scache"), PFLOG_D_OTHER},	{S("tlsmgr"), PFLOG_D_OTHER},
+		{S("postdrop"), PFLOG_D_OTHER},	{S("sendmail"), PFLOG_D_OTHER},
+		{S("showq"), PFLOG_D_OTHER},	{S("trivial-rewrite"), PFLOG_D_OTHER},
+		{S("verify"), PFLOG_D_OTHER},	{S("proxymap"), PFLOG_D_OTHER},
+		{S("dnsblog"), PFLOG_D_OTHER},	{S("tlsproxy"), PFLOG_D_OTHER},
+		{S("postqueue"), PFLOG_D_OTHER},	{S("postlogd"), PFLOG_D_OTHER},
+		{S("flush"), PFLOG_D_OTHER},	{S("spawn"), PFLOG_D_OTHER},
+		{S("postfix-script"), PFLOG_D_OTHER},
+		{S("postmap"), PFLOG_D_OTHER},	{S("postalias"), PFLOG_D_OTHER},
+		{S("postlog"), PFLOG_D_OTHER},	{S("postmulti"), PFLOG_D_OTHER},
+		{S("postconf"), PFLOG_D_OTHER},	{S("postkick"), PFLOG_D_OTHER},
 	};
 
+	if (d.n == 0)
+		return PFLOG_D_COUNT;
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (d.n == strlen(tab[i].name) &&
-		    memcmp(d.p, tab[i].name, d.n) == 0)
+		if (d.n == tab[i].n && d.p[0] == tab[i].name[0] &&
+		    memcmp(d.p + 1, tab[i].name + 1, d.n - 1) == 0)
 			return tab[i].d;
 	return PFLOG_D_COUNT; /* not a Postfix program name */
 }
@@ -306,7 +373,7 @@ static int parse_tag_msg(struct pflog_line *l, const char *p, const char *e)
 	const char *t = p;
 	long long pid;
 
-	while (p < e && *p != '[' && *p != ':' && *p != ' ')
+	while (p < e && !(cclass[(unsigned char)*p] & CC_TAGEND))
 		p++;
 	if (p == t || p >= e)
 		return 0;
@@ -799,7 +866,7 @@ static int parse_json(struct pflog_line *l, const char *p, const char *e,
 			l->bad = PFLOG_BAD_TIME;
 			return 0;
 		}
-		epoch_to_civil(us / 1000000, &jt);
+		pflog_epoch_to_civil(us / 1000000, &jt);
 		jt.usec = (int)(us % 1000000);
 		jt.has_zone = 1;
 		jt.epoch_us = us;
@@ -859,41 +926,42 @@ bad:
 
 /* ---- message text ------------------------------------------------------ */
 
-int pflog_qid_valid(const char *p, size_t n, int *is_long)
+/* The queue-id decision from a scan of n bytes: the AND and the OR of
+ * their classes and the position of the last 'z'. */
+static int qid_judge(size_t n, unsigned all, unsigned any, size_t z,
+		     int *is_long)
 {
-	size_t z = 0, i;
-	int hex = 1;
-
-	if (n < 6 || n > PFLOG_QID_MAX)
+	if (n < 6 || n > PFLOG_QID_MAX || !(all & CC_ALNUM))
 		return 0;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)p[i];
-
-		if (!is_digit(c) && !(c >= 'A' && c <= 'F'))
-			hex = 0;
-		if (!is_alnum(c))
-			return 0;
-		if (c == 'z')
-			z = i;
-	}
-	if (hex) {
+	if (all & CC_HEX) {
 		if (is_long)
 			*is_long = 0;
 		return 1;
 	}
 	/* Long form: base-52 "safe" alphabet (digits and consonants). */
-	if (z < 10 || z + 1 >= n)
+	if (z < 10 || z + 1 >= n || (any & CC_VOWEL))
 		return 0;
-	for (i = 0; i < n; i++) {
-		switch (p[i]) {
-		case 'A': case 'E': case 'I': case 'O': case 'U':
-		case 'a': case 'e': case 'i': case 'o': case 'u':
-			return 0;
-		}
-	}
 	if (is_long)
 		*is_long = 1;
 	return 1;
+}
+
+int pflog_qid_valid(const char *p, size_t n, int *is_long)
+{
+	unsigned all = 0xff, any = 0;
+	size_t z = 0;
+
+	if (n < 6 || n > PFLOG_QID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned k = cclass[(unsigned char)p[i]];
+
+		all &= k;
+		any |= k;
+		if (k & CC_Z)
+			z = i;
+	}
+	return qid_judge(n, all, any, z, is_long);
 }
 
 struct pflog_str pflog_addr_domain(struct pflog_str a)
@@ -1122,7 +1190,11 @@ static void find_queued_as(struct pflog_line *l)
 	if (l->status_text.n == 0 || !p)
 		return;
 	e = p + l->status_text.n;
-	q = memmem(p, (size_t)(e - p), "queued as ", 10);
+	/* memchr for the 'q', then compare: glibc's memmem sets up a
+	 * two-way search on every call, dearer for these short texts. */
+	for (q = p; (q = memchr(q, 'q', (size_t)(e - q))) != NULL; q++)
+		if (e - q >= 10 && memcmp(q, "queued as ", 10) == 0)
+			break;
 	if (!q)
 		return;
 	p = q + 10;
@@ -1326,15 +1398,24 @@ static void classify(struct pflog_line *l)
 {
 	const char *p = l->text.p, *e = p + l->text.n, *c = p;
 	int noqueue = 0, r;
+	unsigned all = 0xff, any = 0, k;
+	size_t z = 0;
 
 	l->kind = PFLOG_OTHER;
-	while (c < e && is_alnum(*c))
+	/* The leading word, judged as a queue id on the way (one pass). */
+	while (c < e && ((k = cclass[(unsigned char)*c]) & CC_ALNUM)) {
+		all &= k;
+		any |= k;
+		if (k & CC_Z)
+			z = (size_t)(c - p);
 		c++;
+	}
 	if (c > p && c + 1 < e && c[0] == ':' && c[1] == ' ') {
 		if ((size_t)(c - p) == 7 && memcmp(p, "NOQUEUE", 7) == 0) {
 			noqueue = 1;
 			p = c + 2;
-		} else if (pflog_qid_valid(p, (size_t)(c - p), &l->qid_long)) {
+		} else if (qid_judge((size_t)(c - p), all, any, z,
+				     &l->qid_long)) {
 			l->qid = mkstr(p, c);
 			p = c + 2;
 		}
@@ -1445,13 +1526,26 @@ static void infer_daemon(struct pflog_line *l)
 	l->daemon_inferred = 1;
 }
 
+/* Zero the fields before buf.  One memset of that size becomes a "rep
+ * stos" whose start-up costs more than the stores themselves, once per
+ * line; fixed 32-byte pieces compile to plain vector stores. */
+static void zero_head(struct pflog_line *l)
+{
+	unsigned char *p = (unsigned char *)l;
+	size_t n = offsetof(struct pflog_line, buf), i;
+
+	for (i = 0; i + 32 <= n; i += 32)
+		memset(p + i, 0, 32);
+	memset(p + i, 0, n - i);
+}
+
 enum pflog_kind pflog_parse(struct pflog_line *l, const char *line, size_t len,
 			    enum pflog_format fmt)
 {
 	const char *p = line ? line : "", *e = p + (line ? len : 0);
 	int r;
 
-	memset(l, 0, offsetof(struct pflog_line, buf));
+	zero_head(l);
 	l->pid = -1;
 	l->uid = -1;
 	l->size = -1;

@@ -232,6 +232,9 @@ void pflog_relay_split(struct pflog_str relay, struct pflog_str *name,
 /* Seconds since the epoch of a UTC civil time (proleptic Gregorian). */
 int64_t pflog_civil_to_epoch(int year, int mon, int mday, int hour, int min,
 			     int sec);
+/* The inverse: year, mon, mday, hour, min, sec of t from epoch seconds
+ * (UTC, proleptic Gregorian; the other fields are left alone). */
+void pflog_epoch_to_civil(int64_t secs, struct pflog_time *t);
 
 const char *pflog_format_name(enum pflog_format f);
 /* "auto", "syslog" (alias "maillog", "postlogd"), "rfc3339", "rfc5424",

@@ -46,6 +46,7 @@ struct rec {
 	int used;
 	int in_index; /* in the key index (see keyed()) */
 	char qid[PFLOG_QID_MAX + 1];
+	uint8_t qlen; /* strlen(qid) */
 	int origin; /* 0 anonymous smtpd, PFTRACK_SASL, PFTRACK_PICKUP */
 	int loopback, has_qmgr, removed, placeholder, has_lines;
 	unsigned pending; /* unfinished second hops (roots) */
@@ -61,6 +62,7 @@ struct rec {
 
 struct strset {
 	char **v;
+	size_t *len; /* strlen(v[i]) */
 	size_t n, cap; /* cap: power of two */
 };
 
@@ -74,6 +76,12 @@ struct pftrack {
 	size_t nbuckets;
 	char **hosts;
 	size_t nhosts;
+	/* The host of the previous lookup (lines come from one host, or a
+	 * few): hosts[hc] is exactly hc_n bytes, the first entry equal to
+	 * them.  hc_ok is 0 until a lookup sets it. */
+	uint32_t hc;
+	size_t hc_n;
+	int hc_ok;
 	struct strset local_domains;
 	int64_t last_sweep;
 };
@@ -101,7 +109,7 @@ static int set_has(const struct strset *s, const char *p, size_t n,
 	for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
 		if (!s->v[i])
 			return 0;
-		if (strlen(s->v[i]) == n && memcmp(s->v[i], p, n) == 0)
+		if (s->len[i] == n && memcmp(s->v[i], p, n) == 0)
 			return 1;
 	}
 }
@@ -113,20 +121,22 @@ static void set_add(struct strset *s, const char *p, size_t n)
 	if (set_has(s, p, n, h))
 		return;
 	if ((s->n + 1) * 2 > s->cap) {
-		struct strset g = {NULL, 0, s->cap ? s->cap * 2 : 64};
+		struct strset g = {NULL, NULL, 0, s->cap ? s->cap * 2 : 64};
 
 		g.v = xcalloc(g.cap, sizeof(char *));
+		g.len = xcalloc(g.cap, sizeof(size_t));
 		for (size_t i = 0; i < s->cap; i++) {
 			if (!s->v[i])
 				continue;
-			size_t k = fnv(FNV0, s->v[i], strlen(s->v[i])) &
-				   (g.cap - 1);
+			size_t k = fnv(FNV0, s->v[i], s->len[i]) & (g.cap - 1);
 			while (g.v[k])
 				k = (k + 1) & (g.cap - 1);
 			g.v[k] = s->v[i];
+			g.len[k] = s->len[i];
 		}
 		g.n = s->n;
 		free(s->v);
+		free(s->len);
 		*s = g;
 	}
 	size_t k = h & (s->cap - 1);
@@ -134,6 +144,7 @@ static void set_add(struct strset *s, const char *p, size_t n)
 	while (s->v[k])
 		k = (k + 1) & (s->cap - 1);
 	s->v[k] = xstrndup(p, n);
+	s->len[k] = strlen(s->v[k]);
 	s->n++;
 }
 
@@ -202,9 +213,11 @@ static void drop_state(struct pftrack *t)
 	free(t->hosts);
 	t->hosts = NULL;
 	t->nhosts = 0;
+	t->hc_ok = 0;
 	for (size_t i = 0; i < t->local_domains.cap; i++)
 		free(t->local_domains.v[i]);
 	free(t->local_domains.v);
+	free(t->local_domains.len);
 	memset(&t->local_domains, 0, sizeof(t->local_domains));
 	t->last_sweep = INT64_MIN;
 	if (t->nbuckets != 1024) {
@@ -234,28 +247,80 @@ size_t pftrack_size(const struct pftrack *t)
 
 static uint32_t host_index(struct pftrack *t, struct pflog_str h)
 {
-	for (size_t i = 0; i < t->nhosts; i++)
+	uint32_t i;
+
+	if (t->hc_ok && t->hc_n == h.n &&
+	    (h.n == 0 || memcmp(t->hosts[t->hc], h.p, h.n) == 0))
+		return t->hc;
+	for (i = 0; i < t->nhosts; i++)
 		if (strlen(t->hosts[i]) == h.n &&
 		    (h.n == 0 || memcmp(t->hosts[i], h.p, h.n) == 0))
-			return (uint32_t)i;
-	t->hosts = xreallocarray(t->hosts, t->nhosts + 1, sizeof(char *));
-	t->hosts[t->nhosts] = xstrndup(h.p ? h.p : "", h.n);
-	return (uint32_t)t->nhosts++;
+			break;
+	if (i == t->nhosts) {
+		t->hosts = xreallocarray(t->hosts, t->nhosts + 1,
+					 sizeof(char *));
+		t->hosts[t->nhosts++] = xstrndup(h.p ? h.p : "", h.n);
+	}
+	/* A name cut short by a NUL byte is stored shorter than h: such a
+	 * lookup is not cached (the scan decides, as it always did). */
+	if (strlen(t->hosts[i]) == h.n) {
+		t->hc = i;
+		t->hc_n = h.n;
+		t->hc_ok = 1;
+	}
+	return i;
 }
 
+/* Bytes of a record's qid: the id, then zeros (rec_clear() zeroes a
+ * record and ids hold no NUL), so that a key compares and hashes as four
+ * fixed words. */
+#define QKEY (PFLOG_QID_MAX + 1)
+_Static_assert(QKEY == 32, "bucket_of() and key_eq() read four words");
+
+/* The key index's hash, over the zero-padded key: four independent
+ * multiplies (FNV's one multiply per byte, in a chain, was a tenth of the
+ * run).  Only the choice of bucket depends on it: nothing saved or
+ * emitted does. */
 static size_t bucket_of(const struct pftrack *t, uint32_t host,
-			const char *qid, size_t n)
+			const char key[QKEY])
 {
-	return fnv(fnv(FNV0, &host, sizeof(host)), qid, n) & (t->nbuckets - 1);
+	uint64_t w[QKEY / 8], h;
+
+	memcpy(w, key, sizeof(w));
+	h = ((uint64_t)host + 1) * UINT64_C(0x9E3779B97F4A7C15) ^
+	    w[0] * UINT64_C(0xC2B2AE3D27D4EB4F) ^
+	    w[1] * UINT64_C(0x165667B19E3779F9) ^
+	    w[2] * UINT64_C(0xD6E8FEB86659FD93) ^
+	    w[3] * UINT64_C(0xFF51AFD7ED558CCD);
+	h ^= h >> 32;
+	h *= UINT64_C(0x9E3779B97F4A7C15);
+	h ^= h >> 29;
+	return (size_t)h & (t->nbuckets - 1);
+}
+
+static int key_eq(const char a[QKEY], const char b[QKEY])
+{
+	uint64_t x[QKEY / 8], y[QKEY / 8];
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+		(x[3] ^ y[3])) == 0;
 }
 
 static uint32_t find(struct pftrack *t, uint32_t host, struct pflog_str q)
 {
-	uint32_t i = t->buckets[bucket_of(t, host, q.p, q.n)];
+	char key[QKEY] = {0};
+	uint32_t i;
 
-	for (; i != NONE; i = t->recs[i].next)
-		if (t->recs[i].host == host && strlen(t->recs[i].qid) == q.n &&
-		    memcmp(t->recs[i].qid, q.p, q.n) == 0)
+	if (q.n > PFLOG_QID_MAX)
+		return NONE; /* no record holds an id that long */
+	if (q.n) /* an empty id may come as a NULL pointer */
+		memcpy(key, q.p, q.n);
+	for (i = t->buckets[bucket_of(t, host, key)]; i != NONE;
+	     i = t->recs[i].next)
+		if (t->recs[i].host == host && t->recs[i].qlen == q.n &&
+		    key_eq(t->recs[i].qid, key))
 			return i;
 	return NONE;
 }
@@ -271,7 +336,7 @@ static void rehash(struct pftrack *t)
 
 		if (!r->used || !r->in_index)
 			continue;
-		size_t b = bucket_of(t, r->host, r->qid, strlen(r->qid));
+		size_t b = bucket_of(t, r->host, r->qid);
 		r->next = t->buckets[b];
 		t->buckets[b] = (uint32_t)i;
 	}
@@ -304,7 +369,8 @@ static uint32_t create(struct pftrack *t, uint32_t host, struct pflog_str q)
 	r->host = host;
 	memcpy(r->qid, q.p, q.n);
 	r->qid[q.n] = 0;
-	b = bucket_of(t, host, q.p, q.n);
+	r->qlen = (uint8_t)strlen(r->qid);
+	b = bucket_of(t, host, r->qid);
 	r->next = t->buckets[b];
 	t->buckets[b] = i;
 	t->live++;
@@ -327,7 +393,7 @@ static void unindex(struct pftrack *t, uint32_t i)
 
 	if (!r->in_index)
 		return;
-	pp = &t->buckets[bucket_of(t, r->host, r->qid, strlen(r->qid))];
+	pp = &t->buckets[bucket_of(t, r->host, r->qid)];
 	while (*pp != i)
 		pp = &t->recs[*pp].next;
 	*pp = r->next;
@@ -619,7 +685,7 @@ static void link_hop(struct pftrack *t, uint32_t from, uint32_t host,
 	for (uint32_t k = t->recs[root].hops; h == NONE && k != NONE;
 	     k = t->recs[k].hop_next)
 		if (t->recs[k].host == host &&
-		    strlen(t->recs[k].qid) == newid.n &&
+		    t->recs[k].qlen == newid.n &&
 		    memcmp(t->recs[k].qid, newid.p, newid.n) == 0)
 			return;
 	if (h == NONE) {
@@ -1053,6 +1119,7 @@ static void load_rec(struct pftrack *t, struct rbuf *b, uint32_t i)
 		r_fail(b, "empty queue id");
 	if ((s = r_text(b, n, PFLOG_QID_MAX)) != NULL)
 		memcpy(r->qid, s, (size_t)n);
+	r->qlen = (uint8_t)strlen(r->qid);
 	r->sasl = r_optstr(b);
 	r->sender = r_optstr(b);
 	n = r_uint(b, 4);
@@ -1204,7 +1271,7 @@ static void load_body(struct pftrack *t, struct rbuf *b)
 			r_fail(b, "queue id held twice");
 			break;
 		}
-		q = bucket_of(t, r->host, r->qid, q);
+		q = bucket_of(t, r->host, r->qid);
 		r->next = t->buckets[q];
 		t->buckets[q] = (uint32_t)i;
 		r->in_index = 1;

@@ -17,12 +17,46 @@
 #include "common/copy.h"
 #include "common/db.h"
 
-/* Days touched by a snapshot: its own, and the following carry_days whose
- * carried-forward value it may change (up to today). */
-static const char rollup_window_sql[] =
-	"SELECT $1::date AS lo,"
-	" least($1::date + $2::int + 1,"
-	"       greatest(releve_billing_day(now()) + 1, $1::date + 1)) AS hi";
+/*
+ * One statement does the rest once the samples are in tmp_storage: it
+ * attributes them to the registry (by address, else by SASL login; the
+ * registry's address becomes the mailbox name), stores them, folds them
+ * into storage_mailbox_daily and records the mailboxes in error.  The
+ * daily fold groups by mailbox first: a login and an address naming the
+ * same mailbox in one snapshot must not update one row twice.
+ */
+static const char store_sql[] =
+	"WITH src AS MATERIALIZED ("
+	" SELECT coalesce(m1.address, m2.address, t.mailbox) AS mbx,"
+	"  coalesce(m1.customer_id, m2.customer_id) AS cust,"
+	"  t.bytes, t.messages, t.limit_bytes"
+	" FROM tmp_storage t"
+	" LEFT JOIN mailboxes m1 ON m1.address = lower(t.mailbox)"
+	" LEFT JOIN mailboxes m2 ON m1.address IS NULL AND m2.login = t.mailbox"
+	" WHERE t.error IS NULL),"
+	" ins AS ("
+	" INSERT INTO storage_samples (snapshot_id, sampled_at, mailbox,"
+	"  customer_id, bytes, messages, limit_bytes)"
+	" SELECT $1, $2::timestamptz, mbx, cust, bytes, messages, limit_bytes"
+	" FROM src RETURNING 1),"
+	" daily AS ("
+	" INSERT INTO storage_mailbox_daily AS x (mailbox, day, customer_id,"
+	"  max_bytes, samples)"
+	" SELECT mbx, $3::date, max(cust), max(bytes), count(*) FROM src"
+	" GROUP BY mbx"
+	" ON CONFLICT (mailbox, day) DO UPDATE SET"
+	"  max_bytes = greatest(x.max_bytes, EXCLUDED.max_bytes),"
+	"  customer_id = EXCLUDED.customer_id,"
+	"  samples = x.samples + EXCLUDED.samples"
+	" RETURNING 1),"
+	" errs AS ("
+	" INSERT INTO storage_sample_errors (snapshot_id, mailbox, reason)"
+	" SELECT $1, mailbox, error FROM tmp_storage WHERE error IS NOT NULL"
+	" ON CONFLICT DO NOTHING RETURNING 1)"
+	" SELECT (SELECT count(*) FROM ins) AS stored,"
+	"  (SELECT count(*) FROM src WHERE cust IS NULL) AS unattributed,"
+	"  (SELECT count(*) FROM daily) AS days,"
+	"  (SELECT count(*) FROM errs) AS errors";
 
 int storage_store(PGconn *c, const char *source, const char *taken_at,
 		  const struct dq_snapshot *snap, int carry_days,
@@ -30,13 +64,11 @@ int storage_store(PGconn *c, const char *source, const char *taken_at,
 {
 	struct copy cp;
 	PGresult *r;
-	char snapid[32], nsamples[32], nerrors[32], carry[16];
-	long long stored = 0;
+	char snapid[32], nsamples[32], nerrors[32], next[16];
 
 	memset(res, 0, sizeof(*res));
 	snprintf(nsamples, sizeof(nsamples), "%zu", snap->n - snap->nerrors);
 	snprintf(nerrors, sizeof(nerrors), "%zu", snap->nerrors);
-	snprintf(carry, sizeof(carry), "%d", carry_days);
 	if (db_begin(c, d)) {
 		return -1;
 	}
@@ -44,12 +76,14 @@ int storage_store(PGconn *c, const char *source, const char *taken_at,
 		const char *p[1] = {taken_at};
 
 		r = db_exec(c, d, "SELECT releve_billing_day($1::timestamptz),"
+				  " releve_billing_day($1::timestamptz) + 1,"
 				  " releve_ensure_month_partition("
 				  "'storage_samples', $1::timestamptz)", 1, p);
 		if (!r) {
 			goto fail;
 		}
 		snprintf(res->day, sizeof(res->day), "%s", PQgetvalue(r, 0, 0));
+		snprintf(next, sizeof(next), "%s", PQgetvalue(r, 0, 1));
 		PQclear(r);
 	}
 	{
@@ -106,90 +140,41 @@ int storage_store(PGconn *c, const char *source, const char *taken_at,
 			break;
 		}
 	}
-	if (copy_end(&cp, 0)) {
+	if (copy_end(&cp, 0) || db_cmd(c, d, "ANALYZE tmp_storage", 0, NULL)) {
 		goto fail;
 	}
 	{
-		const char *p[2] = {snapid, taken_at};
+		const char *p[3] = {snapid, taken_at, res->day};
+		char unatt[32];
 
-		/* Attribute by address, else by SASL login; keep the
-		 * registry's address as the mailbox name when found. */
-		r = db_exec(c, d,
-			"WITH ins AS ("
-			" INSERT INTO storage_samples (snapshot_id, sampled_at,"
-			"  mailbox, customer_id, bytes, messages, limit_bytes)"
-			" SELECT $1, $2::timestamptz,"
-			"  coalesce(m1.address, m2.address, t.mailbox),"
-			"  coalesce(m1.customer_id, m2.customer_id),"
-			"  t.bytes, t.messages, t.limit_bytes"
-			" FROM tmp_storage t"
-			" LEFT JOIN mailboxes m1 ON m1.address = lower(t.mailbox)"
-			" LEFT JOIN mailboxes m2 ON m1.address IS NULL"
-			"  AND m2.login = t.mailbox"
-			" WHERE t.error IS NULL"
-			" RETURNING customer_id)"
-			" SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL)"
-			" FROM ins", 2, p);
+		r = db_exec(c, d, store_sql, 3, p);
 		if (!r) {
 			goto fail;
 		}
-		stored = atoll(PQgetvalue(r, 0, 0));
-		res->unattributed = atoll(PQgetvalue(r, 0, 1));
+		res->samples = atoll(db_get(r, 0, "stored"));
+		res->unattributed = atoll(db_get(r, 0, "unattributed"));
 		PQclear(r);
-	}
-	{
-		const char *p[1] = {snapid};
-
-		if (db_cmd(c, d,
-			   "INSERT INTO storage_sample_errors (snapshot_id,"
-			   " mailbox, reason)"
-			   " SELECT $1, mailbox, error FROM tmp_storage"
-			   " WHERE error IS NOT NULL ON CONFLICT DO NOTHING",
-			   1, p) ||
-		    db_cmd(c, d,
-			   "INSERT INTO storage_mailbox_daily AS x (mailbox, day,"
-			   " customer_id, max_bytes, samples)"
-			   " SELECT mailbox, releve_billing_day(sampled_at),"
-			   "  customer_id, bytes, 1"
-			   " FROM storage_samples WHERE snapshot_id = $1"
-			   " ON CONFLICT (mailbox, day) DO UPDATE SET"
-			   "  max_bytes = greatest(x.max_bytes, EXCLUDED.max_bytes),"
-			   "  customer_id = EXCLUDED.customer_id,"
-			   "  samples = x.samples + 1", 1, p)) {
-			goto fail;
-		}
-	}
-	{
-		char unatt[32];
-		const char *p[2] = {snapid, unatt};
-
 		snprintf(unatt, sizeof(unatt), "%lld", res->unattributed);
+		const char *q[2] = {snapid, unatt};
+
 		if (db_cmd(c, d, "UPDATE storage_snapshots SET unattributed = $2"
-				 " WHERE id = $1", 2, p)) {
+				 " WHERE id = $1", 2, q)) {
 			goto fail;
 		}
 	}
 	{
-		const char *p[2] = {res->day, carry};
+		/* The snapshot's day, rolled up at once: the later days it
+		 * may carry into are rolled up on their own day, or by
+		 * `releve rollup storage` after a back-dated import. */
 		struct rollup_result rr;
 
-		r = db_exec(c, d, rollup_window_sql, 2, p);
-		if (!r) {
-			goto fail;
-		}
-		char lo[16], hi[16];
-
-		snprintf(lo, sizeof(lo), "%s", PQgetvalue(r, 0, 0));
-		snprintf(hi, sizeof(hi), "%s", PQgetvalue(r, 0, 1));
-		PQclear(r);
-		if (storage_rollup(c, lo, hi, carry_days, &rr, d)) {
+		if (storage_rollup(c, res->day, next, carry_days, &rr, d)) {
 			goto fail;
 		}
 	}
 	if (db_commit(c, d)) {
 		goto fail;
 	}
-	res->samples = stored;
 	res->errors = (long long)snap->nerrors;
 	return 0;
 fail:
@@ -198,59 +183,58 @@ fail:
 }
 
 /*
- * For every registered mailbox and day of [from, to) on which it exists:
- * the day's largest sample, else the latest one of the carry_days before,
- * else a gap.  The window function finds, for each day, the latest sampled
- * day at or before it in one pass over the mailbox's days (no per-day
- * lookup), which keeps a month of 100,000 customers a single sort.
+ * The customers' storage for every day of [from, to), from
+ * storage_mailbox_daily.  Rather than building every mailbox-day and
+ * looking back for its last sample, each sample covers its own day and
+ * the days after it without a sample, up to carry_days (lead() over the
+ * mailbox's samples, in index order); those covered days are summed per
+ * customer and day, and the days no sample covers are the gaps: the
+ * mailboxes existing that day (counted per customer from the registry's
+ * date spans, without a row per mailbox-day) minus those covered.  Must
+ * agree with storage_mailbox_days() (tested).
  */
 static const char rollup_sql[] =
-	"WITH grid AS ("
-	" SELECT m.customer_id, m.address AS mailbox, g.day::date AS day"
-	" FROM mailboxes m"
-	" CROSS JOIN generate_series($1::date, $2::date - 1, interval '1 day') g(day)"
-	" WHERE (m.start_date IS NULL OR g.day >= m.start_date)"
-	"   AND (m.end_date IS NULL OR g.day < m.end_date)),"
-	" hist AS ("
-	" SELECT x.mailbox, x.day, x.max_bytes FROM storage_mailbox_daily x"
-	" WHERE x.day >= $1::date - $3::int AND x.day < $2::date"
-	"   AND x.mailbox IN (SELECT address FROM mailboxes)),"
-	" merged AS ("
-	" SELECT mailbox, day, NULL::text AS customer_id, max_bytes, true AS sampled"
-	" FROM hist"
-	" UNION ALL"
-	" SELECT mailbox, day, customer_id, NULL, false FROM grid),"
-	" marked AS ("
-	" SELECT mailbox, day, customer_id, sampled,"
-	"  max(CASE WHEN sampled THEN day END) OVER w AS sday"
-	" FROM merged"
-	" WINDOW w AS (PARTITION BY mailbox ORDER BY day, sampled DESC"
-	"  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),"
-	" filled AS ("
-	" SELECT k.customer_id, k.mailbox, k.day,"
-	"  CASE WHEN k.sday = k.day THEN 'sampled'"
-	"       WHEN k.sday >= k.day - $3::int THEN 'carried'"
-	"       ELSE 'gap' END AS state,"
-	"  CASE WHEN k.sday >= k.day - $3::int THEN h.max_bytes ELSE 0 END AS bytes"
-	" FROM marked k"
-	" LEFT JOIN hist h ON h.mailbox = k.mailbox AND h.day = k.sday"
-	" WHERE NOT k.sampled),"
-	" cleared AS ("
-	" UPDATE usage_daily u SET storage_bytes = 0, storage_state = 'none'"
-	" WHERE u.day >= $1::date AND u.day < $2::date"
-	"   AND u.storage_state <> 'none'"
-	"   AND NOT EXISTS (SELECT 1 FROM filled f WHERE f.customer_id = u.customer_id"
-	"    AND f.mailbox = u.mailbox AND f.day = u.day)),"
-	" up AS ("
-	" INSERT INTO usage_daily AS u (customer_id, mailbox, day, storage_bytes,"
-	"  storage_state)"
-	" SELECT customer_id, mailbox, day, bytes, state FROM filled"
-	" ON CONFLICT (customer_id, day, mailbox) DO UPDATE SET"
-	"  storage_bytes = EXCLUDED.storage_bytes,"
-	"  storage_state = EXCLUDED.storage_state"
-	" RETURNING storage_state)"
-	" SELECT count(*), count(*) FILTER (WHERE storage_state = 'gap'),"
-	"  count(*) FILTER (WHERE storage_state = 'carried') FROM up";
+	"WITH mb AS MATERIALIZED ("
+	" SELECT address, customer_id,"
+	"  greatest(coalesce(start_date, $1::date), $1::date) AS lo,"
+	"  least(coalesce(end_date, $2::date), $2::date) AS hi"
+	" FROM mailboxes),"
+	" s AS ("
+	" SELECT x.mailbox, x.day, x.max_bytes,"
+	"  lead(x.day) OVER (PARTITION BY x.mailbox ORDER BY x.day) AS next_day"
+	" FROM storage_mailbox_daily x"
+	" WHERE x.day >= $1::date - $3::int AND x.day < $2::date),"
+	" cov AS ("
+	" SELECT mb.customer_id, g.d::date AS day, s.max_bytes,"
+	"  g.d::date = s.day AS sampled"
+	" FROM s JOIN mb ON mb.address = s.mailbox AND mb.lo < mb.hi,"
+	" generate_series(greatest(s.day, mb.lo),"
+	"  least(coalesce(s.next_day, mb.hi) - 1, s.day + $3::int, mb.hi - 1),"
+	"  interval '1 day') g(d)),"
+	" agg AS ("
+	" SELECT customer_id, day, sum(max_bytes) AS bytes,"
+	"  count(*) FILTER (WHERE sampled) AS sampled,"
+	"  count(*) FILTER (WHERE NOT sampled) AS carried"
+	" FROM cov GROUP BY customer_id, day),"
+	" spans AS ("
+	" SELECT customer_id, lo, hi, count(*) AS n FROM mb WHERE lo < hi"
+	" GROUP BY customer_id, lo, hi),"
+	" days AS ("
+	" SELECT customer_id, g.d::date AS day, sum(n) AS mailboxes"
+	" FROM spans, generate_series(lo, hi - 1, interval '1 day') g(d)"
+	" GROUP BY customer_id, g.d),"
+	" ins AS ("
+	" INSERT INTO storage_customer_daily (customer_id, day, storage_bytes,"
+	"  mailboxes, sampled, carried, gaps, carry_days)"
+	" SELECT days.customer_id, days.day, coalesce(agg.bytes, 0),"
+	"  days.mailboxes, coalesce(agg.sampled, 0), coalesce(agg.carried, 0),"
+	"  days.mailboxes - coalesce(agg.sampled, 0) - coalesce(agg.carried, 0),"
+	"  $3::int"
+	" FROM days LEFT JOIN agg ON agg.customer_id = days.customer_id"
+	"  AND agg.day = days.day"
+	" RETURNING mailboxes, carried, gaps)"
+	" SELECT coalesce(sum(mailboxes), 0), coalesce(sum(gaps), 0),"
+	"  coalesce(sum(carried), 0) FROM ins";
 
 int storage_rollup(PGconn *c, const char *from, const char *to,
 		   int carry_days, struct rollup_result *res, struct diag *d)
@@ -261,6 +245,13 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 
 	memset(res, 0, sizeof(*res));
 	snprintf(carry, sizeof(carry), "%d", carry_days);
+	/* Replaced whole: customers or mailboxes gone from the registry
+	 * leave no stale day behind. */
+	if (db_cmd(c, d, "DELETE FROM storage_customer_daily"
+			 " WHERE day >= $1::date AND day < $2::date", 2, p) ||
+	    db_cmd(c, d, "SET LOCAL work_mem = '256MB'", 0, NULL)) {
+		return -1;
+	}
 	r = db_exec(c, d, rollup_sql, 3, p);
 	if (!r) {
 		return -1;

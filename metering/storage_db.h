@@ -5,13 +5,13 @@
  * A snapshot is stored in one transaction, all or nothing, identified by
  * (source, taken_at): storing the same one again changes nothing.  The
  * same transaction keeps storage_mailbox_daily (the largest sample of each
- * mailbox and billing day) up to date and rolls the usage of the days the
- * snapshot touches into usage_daily.
+ * mailbox and billing day) up to date and rolls up the snapshot's day.
  *
- * The rollup (storage_rollup) writes, for every mailbox of the registry on
- * every day it exists in [from, to): the day's largest sample
- * ("sampled"), else the last earlier sample if at most carry_days old
- * ("carried"), else zero ("gap", reported).
+ * The rollup (storage_rollup) writes storage_customer_daily for every day
+ * of [from, to): per customer, the sum over the mailboxes of the registry
+ * existing that day of the day's largest sample ("sampled"), else the last
+ * earlier sample if at most carry_days old ("carried"), else zero (a
+ * "gap", counted).
  */
 #ifndef RELEVE_STORAGE_DB_H
 #define RELEVE_STORAGE_DB_H
@@ -40,7 +40,7 @@ int storage_store(PGconn *c, const char *source, const char *taken_at,
 		  struct storage_result *res, struct diag *d);
 
 struct rollup_result {
-	long long rows;	   /* mailbox-days written */
+	long long rows;	   /* mailbox-days counted */
 	long long gaps;	   /* of which gaps (no sample within carry_days) */
 	long long carried; /* of which carried forward */
 };

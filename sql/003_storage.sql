@@ -56,7 +56,10 @@ CREATE TABLE storage_snapshots (
 );
 
 -- One row per mailbox and snapshot.  customer_id is NULL for a mailbox the
--- registry does not know (unattributed, reported).
+-- registry does not know (unattributed, reported).  No index: the raw
+-- samples are kept for audit and purged by month; what is read is
+-- storage_mailbox_daily.  A mailbox appears once per snapshot (the parser
+-- refuses duplicates) and a snapshot once (storage_snapshots).
 CREATE TABLE storage_samples (
     snapshot_id bigint NOT NULL,
     sampled_at  timestamptz NOT NULL,
@@ -64,8 +67,7 @@ CREATE TABLE storage_samples (
     customer_id text,
     bytes       bigint NOT NULL CHECK (bytes >= 0),
     messages    bigint CHECK (messages >= 0),
-    limit_bytes bigint CHECK (limit_bytes >= 0),
-    PRIMARY KEY (mailbox, sampled_at, snapshot_id)
+    limit_bytes bigint CHECK (limit_bytes >= 0)
 ) PARTITION BY RANGE (sampled_at);
 
 -- Mailboxes whose value was `error` in a snapshot: no sample, reported.
@@ -87,16 +89,52 @@ CREATE TABLE storage_mailbox_daily (
     PRIMARY KEY (mailbox, day)
 );
 
--- The daily usage rollup, per customer, mailbox and billing day: storage
--- here (sampled, carried forward from an earlier day, or a gap counted as
--- zero), outbound counts beside it (the Postfix collector).
+-- The daily usage rollup: outbound counts per customer, mailbox and
+-- billing day (filled by the Postfix collector, see 004_outbound).
 CREATE TABLE usage_daily (
     customer_id   text NOT NULL,
     mailbox       text NOT NULL,
     day           date NOT NULL,
-    storage_bytes bigint NOT NULL DEFAULT 0,
-    storage_state text NOT NULL DEFAULT 'none'
-                  CHECK (storage_state IN ('sampled', 'carried', 'gap', 'none')),
     PRIMARY KEY (customer_id, day, mailbox)
 );
 CREATE INDEX usage_daily_day ON usage_daily (day);
+
+-- A customer's storage per billing day: the sum over the mailboxes it has
+-- that day (the registry's start/end dates) of each mailbox's storage: the
+-- day's largest sample, else its last sample of the carry-forward window
+-- before (carried), else zero (a gap, counted and reported).  Written by
+-- the rollup (releve rollup storage, and the collector for the day of each
+-- snapshot).
+CREATE TABLE storage_customer_daily (
+    customer_id   text NOT NULL,
+    day           date NOT NULL,
+    storage_bytes bigint NOT NULL,
+    mailboxes     integer NOT NULL,  -- mailboxes existing that day
+    sampled       integer NOT NULL,  -- of which sampled that day
+    carried       integer NOT NULL,  -- carried forward
+    gaps          integer NOT NULL,  -- without a sample in the window: 0
+    carry_days    integer NOT NULL,  -- the window used
+    PRIMARY KEY (customer_id, day)
+);
+
+-- The same rules per mailbox, computed on demand (one customer's detail,
+-- usage by mailbox, tests); the rollup above must agree with it.
+CREATE FUNCTION storage_mailbox_days(p_from date, p_to date, p_carry integer,
+                                     p_customer text DEFAULT NULL)
+RETURNS TABLE (customer_id text, mailbox text, day date, bytes bigint, state text)
+LANGUAGE sql STABLE AS $$
+    SELECT m.customer_id, m.address, g.day::date,
+           coalesce(s.max_bytes, 0),
+           CASE WHEN s.day IS NULL THEN 'gap'
+                WHEN s.day = g.day::date THEN 'sampled' ELSE 'carried' END
+      FROM mailboxes m
+     CROSS JOIN generate_series(p_from, p_to - 1, interval '1 day') g(day)
+      LEFT JOIN LATERAL (
+           SELECT x.day, x.max_bytes FROM storage_mailbox_daily x
+            WHERE x.mailbox = m.address AND x.day <= g.day::date
+              AND x.day >= g.day::date - p_carry
+            ORDER BY x.day DESC LIMIT 1) s ON true
+     WHERE (p_customer IS NULL OR m.customer_id = p_customer)
+       AND (m.start_date IS NULL OR g.day >= m.start_date)
+       AND (m.end_date IS NULL OR g.day < m.end_date)
+$$;

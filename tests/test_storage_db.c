@@ -98,17 +98,24 @@ static void ingest_ok(const char *at, const char *rows)
 	free(err);
 }
 
-/* storage_bytes/state of mailbox on day as "bytes/state", or "-". */
-static char *day_of(const char *mailbox, const char *day)
+/* A mailbox's storage on day as "bytes/state" (storage_mailbox_days,
+ * carry window carry), or "-" when the mailbox does not exist that day. */
+static char *day_of_carry(const char *mailbox, const char *day, int carry)
 {
 	char sql[512];
 	char *v;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT storage_bytes || '/' || storage_state FROM usage_daily"
-		 " WHERE mailbox = '%s' AND day = '%s'", mailbox, day);
+		 "SELECT bytes || '/' || state FROM storage_mailbox_days("
+		 "'%s', '%s'::date + 1, %d) WHERE mailbox = '%s'", day, day,
+		 carry, mailbox);
 	v = testdb_value(db, sql);
 	return v ? v : xstrdup("-");
+}
+
+static char *day_of(const char *mailbox, const char *day)
+{
+	return day_of_carry(mailbox, day, 7);
 }
 
 static void expect_day(const char *mailbox, const char *day, const char *want)
@@ -123,13 +130,15 @@ static void expect_day(const char *mailbox, const char *day, const char *want)
 	free(got);
 }
 
+/* The rolled-up customer day: "bytes mailboxes/sampled/carried/gaps". */
 static void customer_day(const char *cust, const char *day, const char *want)
 {
 	char sql[512];
 	char *v;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT sum(storage_bytes) FROM usage_daily"
+		 "SELECT storage_bytes || ' ' || mailboxes || '/' || sampled"
+		 " || '/' || carried || '/' || gaps FROM storage_customer_daily"
 		 " WHERE customer_id = '%s' AND day = '%s'", cust, day);
 	v = testdb_value(db, sql);
 	assert_non_null(v);
@@ -158,14 +167,27 @@ static void test_largest_of_day_and_carry(void **state)
 	expect_day("ann@alpha.fr", "2026-10-09", "0/gap");
 	expect_day("ann@alpha.fr", "2026-10-31", "0/gap");
 
+	/* The customer's days: C-1 has ann and bo (bo@alpha.fr until the
+	 * 10th): on the 2nd ann is carried, bo never sampled: a gap. */
+	customer_day("C-1", "2026-10-01", "3072000 2/1/0/1");
+	customer_day("C-1", "2026-10-02", "3072000 2/0/1/1");
+	customer_day("C-1", "2026-10-09", "0 2/0/0/2");
+	customer_day("C-2", "2026-10-01", "10240 1/1/0/0");
+
 	/* A shorter carry limit. */
 	assert_int_equal(test_run(NULL, &out, &err, "rollup", "storage",
 				  "--from", "2026-10-01", "--to", "2026-10-05",
 				  "--carry-days", "2", NULL), 0);
 	free(out);
 	free(err);
-	expect_day("ann@alpha.fr", "2026-10-03", "3072000/carried");
-	expect_day("ann@alpha.fr", "2026-10-04", "0/gap");
+	char *v = day_of_carry("ann@alpha.fr", "2026-10-03", 2);
+	assert_string_equal(v, "3072000/carried");
+	free(v);
+	v = day_of_carry("ann@alpha.fr", "2026-10-04", 2);
+	assert_string_equal(v, "0/gap");
+	free(v);
+	customer_day("C-1", "2026-10-03", "3072000 2/0/1/1");
+	customer_day("C-1", "2026-10-04", "0 2/0/0/2");
 }
 
 static void test_error_value_carries(void **state)
@@ -219,8 +241,10 @@ static void test_mailbox_moves_domain(void **state)
 	expect_day("bo@alpha.fr", "2026-10-10", "-");
 	expect_day("bo@alpha.org", "2026-10-10", "102400/sampled");
 	expect_day("bo@alpha.org", "2026-10-09", "-");
-	/* The customer's day is the sum over the mailboxes of that day. */
-	customer_day("C-1", "2026-10-10", "102400");
+	/* The customer's day is the sum over the mailboxes of that day:
+	 * on the 10th ann (its sample of the 1st is too old: a gap) and
+	 * bo@alpha.org. */
+	customer_day("C-1", "2026-10-10", "102400 2/1/0/1");
 }
 
 static void test_idempotent_and_unattributed(void **state)
@@ -295,6 +319,49 @@ static void test_exec(void **state)
 	free(path);
 }
 
+/*
+ * The rollup (one pass over the samples) agrees with the per-mailbox
+ * definition (storage_mailbox_days) on every customer and day, whatever
+ * the carry window.
+ */
+static void test_rollup_agrees_with_definition(void **state)
+{
+	(void)state;
+	static const char *const carries[] = {"0", "1", "3", "7", "30"};
+
+	for (size_t i = 0; i < sizeof(carries) / sizeof(carries[0]); i++) {
+		char sql[1024];
+		char *v;
+
+		assert_int_equal(test_run(NULL, NULL, NULL, "rollup", "storage",
+					  "--from", "2026-09-25", "--to",
+					  "2026-11-10", "--carry-days",
+					  carries[i], NULL), 0);
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM ("
+			 " SELECT customer_id, day, sum(bytes) AS b,"
+			 "  count(*) AS n,"
+			 "  count(*) FILTER (WHERE state = 'sampled') AS s,"
+			 "  count(*) FILTER (WHERE state = 'carried') AS c,"
+			 "  count(*) FILTER (WHERE state = 'gap') AS g"
+			 " FROM storage_mailbox_days('2026-09-25', '2026-11-11', %s)"
+			 " GROUP BY 1, 2"
+			 " EXCEPT"
+			 " SELECT customer_id, day, storage_bytes, mailboxes,"
+			 "  sampled, carried, gaps FROM storage_customer_daily"
+			 " WHERE day BETWEEN '2026-09-25' AND '2026-11-10') x",
+			 carries[i]);
+		v = testdb_value(db, sql);
+		assert_string_equal(v, "0");
+		free(v);
+		v = testdb_value(db, "SELECT count(*) FROM storage_customer_daily"
+				     " WHERE day BETWEEN '2026-09-25'"
+				     " AND '2026-11-10'");
+		assert_string_equal(v, "94"); /* 2 customers x 47 days */
+		free(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_idempotent_and_unattributed),
 		cmocka_unit_test(test_bad_snapshot_stores_nothing),
 		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_rollup_agrees_with_definition),
 	};
 
 	return cmocka_run_group_tests_name("storage_db", tests, setup, teardown);
