@@ -57,8 +57,12 @@ static const char import_help[] =
 
 static const char show_help[] =
 	"Usage: releve registry show [--json] [--customer ID] [--db CONNINFO]\n"
+	"       releve registry show --unattributed [--json] [--db CONNINFO]\n"
 	"\n"
 	"Options:\n"
+	"  -u, --unattributed the names the collectors saw that the registry\n"
+	"                     does not know: SASL logins of outbound messages\n"
+	"                     and Dovecot mailboxes, with the days seen\n"
 	"  -j, --json         the import document (every field, null when\n"
 	"                     absent), customers ordered by id: importing it\n"
 	"                     back changes nothing\n"
@@ -329,11 +333,87 @@ static void print_table(const struct registry *r)
 	printf("%zu customers\n", r->n);
 }
 
+/*
+ * Names seen by the collectors and unknown to the registry (now: a name
+ * registered since is no longer listed, though its old rows stay
+ * unattributed until re-collected).
+ */
+static const char unattributed_sql[] =
+	"SELECT 'sasl' AS kind, o.sasl_username AS name, min(o.day) AS first_day,"
+	"  max(o.day) AS last_day, count(*) AS messages, NULL::bigint AS bytes"
+	" FROM outbound_messages o"
+	" WHERE o.customer_id IS NULL AND o.sasl_username IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM mailboxes m"
+	"   WHERE m.login = lower(o.sasl_username))"
+	" GROUP BY o.sasl_username"
+	" UNION ALL"
+	" SELECT 'mailbox', x.mailbox, min(x.day), max(x.day), NULL,"
+	"  (array_agg(x.max_bytes ORDER BY x.day DESC))[1]"
+	" FROM storage_mailbox_daily x"
+	" WHERE x.customer_id IS NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM mailboxes m"
+	"   WHERE m.address = lower(x.mailbox) OR m.login = x.mailbox)"
+	" GROUP BY x.mailbox"
+	" ORDER BY 1, 2";
+
+static int show_unattributed(PGconn *conn, int json)
+{
+	struct diag d = DIAG_INIT;
+	PGresult *r = db_exec(conn, &d, unattributed_sql, 0, NULL);
+
+	if (!r) {
+		return fail_diag(&d, NULL);
+	}
+	if (json) {
+		json_t *arr = json_array();
+
+		for (int i = 0; i < PQntuples(r); i++) {
+			json_t *o = json_object();
+			const char *m = db_get(r, i, "messages");
+			const char *b = db_get(r, i, "bytes");
+
+			json_object_set_new(o, "kind", json_string(db_get(r, i, "kind")));
+			json_object_set_new(o, "name", json_string(db_get(r, i, "name")));
+			json_object_set_new(o, "first_day",
+					    json_string(db_get(r, i, "first_day")));
+			json_object_set_new(o, "last_day",
+					    json_string(db_get(r, i, "last_day")));
+			json_object_set_new(o, "messages",
+					    m ? json_integer(atoll(m)) : json_null());
+			json_object_set_new(o, "last_bytes",
+					    b ? json_integer(atoll(b)) : json_null());
+			json_array_append_new(arr, o);
+		}
+		json_t *doc = json_pack("{s:o}", "unattributed", arr);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		printf("%-8s %-40s %-10s %-10s %10s %14s\n", "KIND", "NAME",
+		       "FIRST", "LAST", "MESSAGES", "LAST BYTES");
+		for (int i = 0; i < PQntuples(r); i++) {
+			const char *m = db_get(r, i, "messages");
+			const char *b = db_get(r, i, "bytes");
+
+			printf("%-8s %-40s %-10s %-10s %10s %14s\n",
+			       db_get(r, i, "kind"), db_get(r, i, "name"),
+			       db_get(r, i, "first_day"),
+			       db_get(r, i, "last_day"), m ? m : "-",
+			       b ? b : "-");
+		}
+		printf("%d unattributed\n", PQntuples(r));
+	}
+	PQclear(r);
+	return EXIT_OK;
+}
+
 static int registry_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"customer", required_argument, NULL, 'c'},
+		{"unattributed", no_argument, NULL, 'u'},
 		{"db", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -341,13 +421,16 @@ static int registry_show(int argc, char **argv)
 	const char *db = NULL, *customer = NULL;
 	struct diag d = DIAG_INIT;
 	struct registry r;
-	int c, json = 0, rc;
+	int c, json = 0, unatt = 0, rc;
 	PGconn *conn;
 
-	while ((c = getopt_long(argc, argv, "jc:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jc:ud:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'u':
+			unatt = 1;
 			break;
 		case 'c':
 			customer = optarg;
@@ -366,9 +449,18 @@ static int registry_show(int argc, char **argv)
 		return cli_usage("registry", "unexpected argument '%s'",
 				 argv[optind]);
 	}
+	if (unatt && customer) {
+		return cli_usage("registry", "--unattributed lists names of no "
+				 "customer: it does not go with --customer");
+	}
 	conn = session_open("releve registry", db);
 	if (!conn) {
 		return EXIT_FAIL;
+	}
+	if (unatt) {
+		rc = show_unattributed(conn, json);
+		db_close(conn);
+		return rc;
 	}
 	registry_init(&r, "database");
 	rc = registry_db_load(conn, customer, &r, &d);

@@ -273,6 +273,23 @@ static void test_idempotent_and_unattributed(void **state)
 			     " WHERE mailbox = 'zed@nowhere.example'");
 	assert_string_equal(v, "t");
 	free(v);
+
+	/* Reported by registry show --unattributed, with an unknown SASL
+	 * login of an outbound message. */
+	testdb_exec(db, "SELECT releve_ensure_month_partition('outbound_messages',"
+			" '2026-11-02T10:00:00Z');"
+			"INSERT INTO outbound_messages (host, queue_id, accepted_at,"
+			" day, origin, sasl_username, size, nrcpt, in_flight)"
+			" VALUES ('mx1', 'ABC123', '2026-11-02T10:00:00Z',"
+			" '2026-11-02', 'sasl', 'ghost@alpha.fr', 100, 1, false)");
+	char *out;
+
+	assert_int_equal(test_run(NULL, &out, NULL, "registry", "show",
+				  "--unattributed", "--json", NULL), 0);
+	assert_non_null(strstr(out, "\"zed@nowhere.example\""));
+	assert_non_null(strstr(out, "\"ghost@alpha.fr\""));
+	assert_null(strstr(out, "ann@alpha.fr"));
+	free(out);
 }
 
 static void test_bad_snapshot_stores_nothing(void **state)
