@@ -7,13 +7,14 @@
 #   bench/run.sh [SECTION...]   sections: postfix dovecot rollup (default: all)
 #
 # Sizes can be lowered for a quick look: BENCH_MESSAGES (1000000),
-# BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000).
+# BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000); BENCH_WORK sets the
+# work folder (default build/bench; its own PostgreSQL cluster is in pg/).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 R=./releve
 G=build/release/bench
-work=$top/build/bench
+work=${BENCH_WORK:-$top/build/bench}
 mkdir -p "$work"
 MESSAGES=${BENCH_MESSAGES:-1000000}
 MAILBOXES=${BENCH_MAILBOXES:-1000000}

@@ -19,6 +19,11 @@
 #include "xalloc.h"
 
 #define LR_BUF (4 * 1024 * 1024)
+/* Bytes asked of one read: the buffer holds a whole long line, but a
+ * read of all its free space (megabytes) leaves the first lines out of
+ * the CPU caches by the time they are split and parsed; a smaller read is
+ * parsed while still in cache.  The result is the same bytes either way. */
+#define LR_READ (128 * 1024)
 
 struct linereader {
 	char *path;
@@ -64,9 +69,10 @@ static int fill(struct linereader *lr, struct diag *d)
 	if (lr->end == LR_BUF) {
 		return 1; /* full: the caller deals with the long line */
 	}
+	size_t want = LR_BUF - lr->end < LR_READ ? LR_BUF - lr->end : LR_READ;
+
 	if (lr->gz) {
-		int r = gzread(lr->gz, lr->buf + lr->end,
-			       (unsigned)(LR_BUF - lr->end));
+		int r = gzread(lr->gz, lr->buf + lr->end, (unsigned)want);
 
 		if (r < 0) {
 			int err;
@@ -84,7 +90,7 @@ static int fill(struct linereader *lr, struct diag *d)
 		n = r;
 	} else {
 		do {
-			n = read(lr->fd, lr->buf + lr->end, LR_BUF - lr->end);
+			n = read(lr->fd, lr->buf + lr->end, want);
 		} while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			diag_add(d, "%s: %s", lr->path, strerror(errno));
