@@ -13,6 +13,7 @@
 #include "common/cli.h"
 #include "common/commands.h"
 #include "common/db.h"
+#include "common/file.h"
 #include "common/session.h"
 #include "common/xalloc.h"
 #include "mailcow.h"
@@ -69,44 +70,6 @@ static const char show_help[] =
 	"  -c, --customer ID  only this customer\n" SESSION_HELP
 	"  -h, --help         this help\n";
 
-/* The whole of a file ("-": stdin) as a NUL-terminated buffer. */
-static char *read_all(const char *path, size_t *len, struct diag *d)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f) {
-		diag_add(d, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		size_t got;
-
-		if (cap - n < 65536) {
-			cap = cap ? 2 * cap : 65536;
-			buf = xreallocarray(buf, cap + 1, 1);
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			break;
-		}
-	}
-	if (ferror(f)) {
-		diag_add(d, "%s: %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = '\0';
-		*len = n;
-	}
-	if (f != stdin) {
-		fclose(f);
-	}
-	return buf;
-}
-
 static int fail_diag(struct diag *d, const char *what)
 {
 	diag_print(d, stderr, "releve registry");
@@ -130,15 +93,15 @@ static int import_mailcow(const char *doms, const char *mbxs,
 	int rc;
 
 	mailcow_init(&m);
-	if ((buf = read_all(doms, &len, &d))) {
+	if ((buf = file_read_all(doms, &len, &d))) {
 		mailcow_parse_domains(&m, doms, buf, len, &d);
 		free(buf);
 	}
-	if ((buf = read_all(mbxs, &len, &d))) {
+	if ((buf = file_read_all(mbxs, &len, &d))) {
 		mailcow_parse_mailboxes(&m, mbxs, buf, len, &d);
 		free(buf);
 	}
-	if (map && (buf = read_all(map, &len, &d))) {
+	if (map && (buf = file_read_all(map, &len, &d))) {
 		mailcow_parse_map(&m, map, buf, len, &d);
 		free(buf);
 	}
@@ -188,7 +151,7 @@ static int import_file(const char *path, const char *format, const char *db,
 		csv = plen > 4 && !strcasecmp(path + plen - 4, ".csv");
 	}
 	registry_init(&r, strcmp(path, "-") ? path : "<stdin>");
-	buf = read_all(path, &len, &d);
+	buf = file_read_all(path, &len, &d);
 	if (!buf) {
 		registry_free(&r);
 		return fail_diag(&d, NULL);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "file.h"
 #include "xalloc.h"
 
 /* Arbitrary constant identifying releve's migration lock. */
@@ -31,35 +32,6 @@ static int cmp_migration(const void *a, const void *b)
 	const struct migration *x = a, *y = b;
 
 	return (x->version > y->version) - (x->version < y->version);
-}
-
-static char *slurp(const char *path, struct diag *d)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f) {
-		diag_add(d, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	do {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		diag_add(d, "%s: read error", path);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
 }
 
 int migrate_load(struct migration_set *set, const char *dir, struct diag *d)
@@ -94,7 +66,7 @@ int migrate_load(struct migration_set *set, const char *dir, struct diag *d)
 			continue;
 		}
 		char *path = xasprintf("%s/%s", dir, nm);
-		char *sql = slurp(path, d);
+		char *sql = file_read_all(path, NULL, d);
 
 		free(path);
 		if (!sql) {
