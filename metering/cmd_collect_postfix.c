@@ -27,6 +27,7 @@
 #include "common/jsonout.h"
 #include "common/linereader.h"
 #include "common/session.h"
+#include "common/strset.h"
 #include "common/xalloc.h"
 #include "pflog.h"
 #include "pfstore.h"
@@ -101,8 +102,7 @@ struct run {
 	PGconn *c;
 	struct pftime tm;
 	struct pflog_line *line;
-	char **domains; /* --local-domains, sorted */
-	size_t ndomains;
+	struct strset domains; /* --local-domains */
 	int64_t last_us;
 	double last_commit, last_progress, started;
 	long long lines_at_commit; /* r->st.lines at the last commit */
@@ -278,47 +278,15 @@ static void store_msg(void *arg, const struct pftrack_msg *m)
 	pfstore_add_message(r->store, m);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int dry_is_local(void *arg, const char *domain, size_t n)
 {
-	struct run *r = arg;
-	char key[256];
-	size_t lo = 0, hi = r->ndomains;
-
-	if (n == 0 || n >= sizeof(key)) {
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char ch = domain[i];
-
-		key[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-	}
-	key[n] = '\0';
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, r->domains[mid]);
-
-		if (c == 0) {
-			return 1;
-		}
-		if (c < 0) {
-			hi = mid;
-		} else {
-			lo = mid + 1;
-		}
-	}
-	return 0;
+	return strset_has(&((struct run *)arg)->domains, domain, n);
 }
 
 static int load_domains(struct run *r, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char buf[512];
-	size_t cap = 0;
 
 	if (!f) {
 		return cli_fail("collect postfix: %s: %s", path,
@@ -335,22 +303,10 @@ static int load_domains(struct run *r, const char *path)
 			continue;
 		}
 		*e = '\0';
-		for (char *q = p; *q; q++) {
-			if (*q >= 'A' && *q <= 'Z') {
-				*q = (char)(*q + 32);
-			}
-		}
-		if (r->ndomains == cap) {
-			cap = cap ? 2 * cap : 64;
-			r->domains = xreallocarray(r->domains, cap,
-						   sizeof(char *));
-		}
-		r->domains[r->ndomains++] = xstrdup(p);
+		strset_add(&r->domains, p);
 	}
 	fclose(f);
-	if (r->ndomains) {
-		qsort(r->domains, r->ndomains, sizeof(char *), cmp_str);
-	}
+	strset_freeze(&r->domains);
 	return 0;
 }
 
@@ -933,10 +889,7 @@ out:
 	pftrack_free(r.t);
 	pfstore_free(r.store);
 	db_close(r.c);
-	for (size_t i = 0; i < r.ndomains; i++) {
-		free(r.domains[i]);
-	}
-	free(r.domains);
+	strset_free(&r.domains);
 	free(r.line);
 	free(r.out);
 	free(name);

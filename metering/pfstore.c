@@ -19,6 +19,7 @@
 
 #include "common/copy.h"
 #include "common/db.h"
+#include "common/strset.h"
 #include "common/xalloc.h"
 
 struct fileent {
@@ -55,9 +56,7 @@ struct pfstore {
 	size_t state_len;
 	struct fileent *files;
 	size_t nfiles;
-	/* Hosted domains, sorted, for local/remote. */
-	char **domains;
-	size_t ndomains;
+	struct strset domains; /* hosted domains, for local/remote */
 	/* The batch. */
 	struct msgcopy *msgs;
 	size_t nmsgs, capmsgs;
@@ -114,10 +113,6 @@ static char *hex_bytea(const char *p, size_t n)
 	return out;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 struct pfstore *pfstore_open(PGconn *c, const char *host, const char *name,
 			     struct diag *d)
@@ -173,13 +168,11 @@ struct pfstore *pfstore_open(PGconn *c, const char *host, const char *name,
 	if (!r) {
 		goto fail;
 	}
-	s->ndomains = (size_t)PQntuples(r);
-	s->domains = xcalloc(s->ndomains ? s->ndomains : 1, sizeof(char *));
-	for (size_t i = 0; i < s->ndomains; i++) {
-		s->domains[i] = xstrdup(PQgetvalue(r, (int)i, 0));
+	for (int i = 0; i < PQntuples(r); i++) {
+		strset_add(&s->domains, PQgetvalue(r, i, 0));
 	}
 	PQclear(r);
-	qsort(s->domains, s->ndomains, sizeof(char *), cmp_str);
+	strset_freeze(&s->domains);
 	return s;
 fail:
 	pfstore_free(s);
@@ -210,10 +203,7 @@ void pfstore_free(struct pfstore *s)
 	clear_batch(s);
 	free(s->msgs);
 	free(s->rejs);
-	for (size_t i = 0; i < s->ndomains; i++) {
-		free(s->domains[i]);
-	}
-	free(s->domains);
+	strset_free(&s->domains);
 	free(s->files);
 	free(s->state);
 	free(s->id);
@@ -229,33 +219,7 @@ const char *pfstore_state(const struct pfstore *s, size_t *len)
 
 int pfstore_is_hosted(void *arg, const char *domain, size_t n)
 {
-	struct pfstore *s = arg;
-	size_t lo = 0, hi = s->ndomains;
-	char key[256];
-
-	if (n == 0 || n >= sizeof(key)) {
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char ch = domain[i];
-
-		key[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-	}
-	key[n] = '\0';
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = strcmp(key, s->domains[mid]);
-
-		if (cmp == 0) {
-			return 1;
-		}
-		if (cmp < 0) {
-			hi = mid;
-		} else {
-			lo = mid + 1;
-		}
-	}
-	return 0;
+	return strset_has(&((struct pfstore *)arg)->domains, domain, n);
 }
 
 uint64_t pfstore_file_offset(struct pfstore *s, pfstore_hash_fn fn, void *arg,
