@@ -225,6 +225,12 @@ static const struct vat_form vat_forms[] = {
 	{"GB", "GB", "999999999|999999999999|GD999|HA999", "GB + 9 or 12 digits, or GBGD/GBHA + 3 digits"},
 	{"NO", "NO", "999999999|999999999MVA", "NO + 9 digits, optionally followed by MVA"},
 	{"MC", "FR", "XX999999999", "FR + 2 key characters + 9 digits (Monaco uses French VAT numbers)"},
+	/* The overseas departments use French VAT numbers too. */
+	{"GP", "FR", "XX999999999", "FR + 2 key characters + 9 digits (French VAT number)"},
+	{"MQ", "FR", "XX999999999", "FR + 2 key characters + 9 digits (French VAT number)"},
+	{"RE", "FR", "XX999999999", "FR + 2 key characters + 9 digits (French VAT number)"},
+	{"GF", "FR", "XX999999999", "FR + 2 key characters + 9 digits (French VAT number)"},
+	{"YT", "FR", "XX999999999", "FR + 2 key characters + 9 digits (French VAT number)"},
 };
 
 static const struct vat_form *vat_form_of(const char *cc)

@@ -88,6 +88,9 @@ static void test_vat(void **state)
 		{"FR", "FR4473282932", NULL, 0, "2 key characters"},
 		{"FR", "DE812345673", NULL, 0, "FR + 2 key"},
 		{"MC", "FR44732829320", NULL, 1, NULL},
+		/* La Réunion: a French number. */
+		{"RE", "FR44732829320", NULL, 1, NULL},
+		{"RE", "RE44732829320", NULL, 0, "FR + 2 key"},
 		/* every other member state */
 		{"AT", "ATU13585627", NULL, 1, NULL},
 		{"AT", "AT13585627", NULL, 0, "ATU"},
