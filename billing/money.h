@@ -68,7 +68,7 @@ int money_mul(int64_t a, int64_t n, int64_t *out);
 
 /*
  * JSON glue: read obj.key as a decimal string (a JSON number is refused:
- * money is written as a string so that no parser turns it into a float).
+ * money is written as a string so that no parser turns it into binary floating point).
  * Returns 0 and sets *micro, 1 when absent and not required, -1 on error
  * (error added with the file and JSON path).
  */

@@ -2,7 +2,7 @@
  * vat_db — VAT rates and legal mentions from the database; see vat_db.h.
  *
  * The rates come back as numeric text ("25.5000") and are parsed with
- * money_parse into micro-units of a percent, so no float ever holds a
+ * money_parse into micro-units of a percent, so no binary floating-point value ever holds a
  * rate.  The table is one allocation (entries, then their 3-byte codes).
  */
 #include "vat_db.h"
