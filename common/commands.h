@@ -12,5 +12,6 @@ int cmd_tariff(int argc, char **argv);   /* billing/cmd_tariff.c */
 int cmd_seller(int argc, char **argv);   /* billing/cmd_seller.c */
 int cmd_collect(int argc, char **argv);  /* metering/cmd_collect.c */
 int cmd_rollup(int argc, char **argv);   /* metering/cmd_rollup.c */
+int cmd_rate(int argc, char **argv);     /* billing/cmd_rate.c */
 
 #endif

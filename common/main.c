@@ -25,6 +25,7 @@ static const char help[] =
 	"  seller    set|show the seller's legal identity\n"
 	"  collect   postfix|dovecot: ingest logs and quota snapshots\n"
 	"  rollup    storage: recompute the daily storage of a period\n"
+	"  rate      rate a month (prints, stores nothing)\n"
 	"  version   print the version\n"
 	"\n"
 	"Every command takes --help.  Database commands take --db CONNINFO\n"
@@ -39,7 +40,7 @@ static const struct {
 	{"local", cmd_local},	    {"db", cmd_db},
 	{"registry", cmd_registry}, {"tariff", cmd_tariff},
 	{"seller", cmd_seller},     {"collect", cmd_collect},
-	{"rollup", cmd_rollup},
+	{"rollup", cmd_rollup},	    {"rate", cmd_rate},
 };
 
 int main(int argc, char **argv)

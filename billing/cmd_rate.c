@@ -1,0 +1,456 @@
+/*
+ * cmd_rate — `releve rate --period YYYY-MM [--customer ID] [--json]`:
+ * rate customers' month from the database and print it, storing nothing.
+ *
+ * The database work is here: the tariff version in effect on the month's
+ * first day, the customer's subscriptions, the daily outbound counts
+ * (usage_daily, in the tariff's unit) and storage (storage_customer_daily,
+ * written by `releve rollup storage`), the VAT regime from the rates in
+ * force on the month's last day.  The rating itself is the pure rater.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cli.h"
+#include "common/commands.h"
+#include "common/date.h"
+#include "common/db.h"
+#include "common/session.h"
+#include "common/xalloc.h"
+#include "money.h"
+#include "rater.h"
+#include "tariff.h"
+#include "tariff_db.h"
+#include "vat.h"
+#include "vat_db.h"
+
+#define WHO "releve rate"
+
+static const char help[] =
+	"Usage: releve rate --period YYYY-MM [--customer ID] [--json]\n"
+	"                   [--db CONNINFO]\n"
+	"\n"
+	"Rate the month of every customer with a subscription in it (or of\n"
+	"one customer) and print the lines, VAT and totals, storing nothing.\n"
+	"The tariff version in effect on the month's first day rates the\n"
+	"whole month; the VAT rates in force on its last day apply.  Storage\n"
+	"comes from the daily rollup: run `releve rollup storage --period`\n"
+	"first (days not rolled up count as missing, at zero).\n"
+	"\n"
+	"Options:\n"
+	"  -p, --period YYYY-MM   the month\n"
+	"  -c, --customer ID      only this customer (exit 1 when it has no\n"
+	"                         subscription in the month)\n"
+	"  -j, --json             JSON: an object for --customer, else an\n"
+	"                         array of them\n" SESSION_HELP
+	"  -h, --help             this help\n";
+
+struct month {
+	int y, m, days;
+	char first[32], last[32], next[32];
+};
+
+struct ctx {
+	PGconn *c;
+	struct month mo;
+	struct tariff t;
+	struct vat_rates rates;
+	char seller_country[3];
+};
+
+static void month_init(struct month *mo, int y, int m)
+{
+	mo->y = y;
+	mo->m = m;
+	mo->days = date_days_in_month(y, m);
+	snprintf(mo->first, sizeof(mo->first), "%04d-%02d-01", y, m);
+	snprintf(mo->last, sizeof(mo->last), "%04d-%02d-%02d", y, m, mo->days);
+	snprintf(mo->next, sizeof(mo->next), "%04d-%02d-01",
+		 m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+}
+
+static json_t *jmoney(int64_t micro, int places)
+{
+	char buf[MONEY_FMT_MAX];
+
+	return json_string(money_format(buf, micro, places));
+}
+
+static json_t *jcents(int64_t cents)
+{
+	char buf[MONEY_FMT_MAX];
+
+	return json_string(money_format_cents(buf, cents));
+}
+
+/* The rating of one customer as the JSON. */
+static json_t *to_json(const char *customer, const struct ctx *x,
+		       const struct vat_decision *dec, const char *lang,
+		       const struct rate_result *r)
+{
+	json_t *o = json_object(), *lines = json_array(), *vat = json_array();
+	char desc[512], period[8];
+
+	snprintf(period, sizeof(period), "%04d-%02d", x->mo.y, x->mo.m);
+	json_object_set_new(o, "customer", json_string(customer));
+	json_object_set_new(o, "period", json_string(period));
+	json_object_set_new(o, "tariff_version", json_string(x->t.version));
+	json_object_set_new(o, "currency", json_string(x->t.currency));
+	json_object_set_new(o, "vat_regime", json_string(dec->code));
+	for (size_t i = 0; i < r->nlines; i++) {
+		const struct rate_line *l = &r->lines[i];
+		json_t *jl = json_object();
+
+		json_object_set_new(jl, "kind",
+				    json_string(rate_kind_name(l->kind)));
+		rate_line_describe(desc, sizeof(desc), r, l, &x->t, lang);
+		json_object_set_new(jl, "description", json_string(desc));
+		json_object_set_new(jl, "quantity", jmoney(l->quantity, 0));
+		json_object_set_new(jl, "unit",
+				    json_string(rate_unit_name(l->unit)));
+		json_object_set_new(jl, "unit_price", jmoney(l->unit_price, 2));
+		json_object_set_new(jl, "net", jcents(l->net));
+		json_object_set_new(jl, "vat_rate", jmoney(l->vat.rate, 2));
+		if (l->plan) {
+			json_object_set_new(jl, "plan",
+					    json_string(l->plan->code));
+		}
+		json_array_append_new(lines, jl);
+	}
+	json_object_set_new(o, "lines", lines);
+	for (size_t i = 0; i < r->nvat; i++) {
+		json_t *jv = json_object();
+
+		json_object_set_new(jv, "rate", jmoney(r->vat[i].vat.rate, 2));
+		json_object_set_new(jv, "base", jcents(r->vat[i].base));
+		json_object_set_new(jv, "amount", jcents(r->vat[i].amount));
+		json_array_append_new(vat, jv);
+	}
+	json_object_set_new(o, "vat", vat);
+	json_object_set_new(o, "net", jcents(r->net));
+	json_object_set_new(o, "vat_total", jcents(r->vat_total));
+	json_object_set_new(o, "total", jcents(r->total));
+	json_object_set_new(o, "usage", json_pack(
+		"{s:i, s:i, s:I, s:i, s:I, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:I}",
+		"days_in_month", r->usage.days_in_month,
+		"covered_days", r->usage.covered_days,
+		"average_storage_bytes", (json_int_t)r->usage.storage_avg,
+		"storage_missing_days", r->usage.storage_missing_days,
+		"outbound_total", (json_int_t)r->usage.outbound_total,
+		"over_quota_days", r->usage.over_quota_days,
+		"tolerated_days", r->usage.tolerated_days,
+		"tolerated_used", r->usage.tolerated_used,
+		"billed_days", r->usage.billed_days,
+		"billed_excess", (json_int_t)r->usage.billed_excess,
+		"tolerated_excess", (json_int_t)r->usage.tolerated_excess,
+		"unsubscribed_days", r->usage.unsubscribed_days,
+		"unsubscribed_outbound",
+		(json_int_t)r->usage.unsubscribed_outbound));
+	json_object_set_new(o, "advice", json_pack(
+		"{s:s, s:b}", "plan", r->advice.plan->code, "covers",
+		r->advice.covers));
+	return o;
+}
+
+static void print_table(const char *customer, const char *name,
+			const struct ctx *x, const struct vat_decision *dec,
+			const char *lang, const struct rate_result *r)
+{
+	char desc[512], q[MONEY_FMT_MAX], p[MONEY_FMT_MAX], n[MONEY_FMT_MAX],
+		v[MONEY_FMT_MAX];
+
+	printf("%s  %s  %04d-%02d  tariff %s  VAT %s\n", customer, name,
+	       x->mo.y, x->mo.m, x->t.version, dec->code);
+	for (size_t i = 0; i < r->nlines; i++) {
+		const struct rate_line *l = &r->lines[i];
+
+		rate_line_describe(desc, sizeof(desc), r, l, &x->t, lang);
+		printf("  %-8s %-58.58s %10s x %9s = %9s  %s%%\n",
+		       rate_kind_name(l->kind), desc,
+		       money_format(q, l->quantity, 0),
+		       money_format(p, l->unit_price, 2),
+		       money_format_cents(n, l->net),
+		       money_format(v, l->vat.rate, 2));
+	}
+	for (size_t i = 0; i < r->nvat; i++) {
+		printf("  VAT %s%% on %s: %s\n",
+		       money_format(v, r->vat[i].vat.rate, 2),
+		       money_format_cents(n, r->vat[i].base),
+		       money_format_cents(q, r->vat[i].amount));
+	}
+	printf("  net %s  VAT %s  total %s %s", money_format_cents(n, r->net),
+	       money_format_cents(v, r->vat_total),
+	       money_format_cents(q, r->total), x->t.currency);
+	printf("  (over quota %d days, %d tolerated; advice: %s%s)\n\n",
+	       r->usage.over_quota_days, r->usage.tolerated_used,
+	       r->advice.plan->code, r->advice.covers ? "" : ", not covering");
+}
+
+/*
+ * Rate one customer: 0 and *out (json may be NULL: table), 1 when it has
+ * no subscription in the month, -1 on error.
+ */
+static int rate_one(struct ctx *x, const char *customer, int json,
+		    json_t *array, struct diag *d)
+{
+	const char *p[3] = {customer, x->mo.first, x->mo.next};
+	PGresult *cu = NULL, *subs = NULL, *out = NULL, *sto = NULL;
+	struct rate_sub *rs = NULL;
+	struct rate_day days[RATE_MAX_DAYS];
+	struct rate_input in;
+	struct rate_result res;
+	struct vat_decision dec;
+	struct vat_customer vc;
+	int rc = -1, n;
+
+	memset(days, 0, sizeof(days));
+	cu = db_exec(x->c, d, "SELECT name, kind, country, postal_code,"
+			      " vat_number, language FROM customers WHERE id = $1",
+		     1, p);
+	if (!cu) {
+		goto out;
+	}
+	if (PQntuples(cu) == 0) {
+		diag_add(d, "no customer '%s'", customer);
+		goto out;
+	}
+	subs = db_exec(x->c, d, "SELECT plan_code, start_date, end_date"
+				" FROM subscriptions WHERE customer_id = $1"
+				" AND start_date < $3::date"
+				" AND (end_date IS NULL OR end_date > $2::date)"
+				" ORDER BY start_date", 3, p);
+	if (!subs) {
+		goto out;
+	}
+	n = PQntuples(subs);
+	if (n == 0) {
+		rc = 1;
+		goto out;
+	}
+	rs = xcalloc((size_t)n, sizeof(*rs));
+	for (int i = 0; i < n; i++) {
+		const char *end = db_get(subs, i, "end_date");
+
+		rs[i].plan = db_get(subs, i, "plan_code");
+		rate_day_of_month(x->mo.y, x->mo.m, db_get(subs, i, "start_date"),
+				  &rs[i].start);
+		if (end) {
+			rate_day_of_month(x->mo.y, x->mo.m, end, &rs[i].end);
+		} else {
+			rs[i].end = RATE_OPEN;
+		}
+	}
+	/* Outbound in the tariff's unit; local recipients only if counted. */
+	out = db_exec(x->c, d, "SELECT extract(day FROM day)::int AS d,"
+			       " sum(out_messages) AS msgs,"
+			       " sum(out_recipients) AS rcpt,"
+			       " sum(out_recipients_local) AS loc"
+			       " FROM usage_daily WHERE customer_id = $1"
+			       " AND day >= $2::date AND day < $3::date"
+			       " GROUP BY day", 3, p);
+	sto = out ? db_exec(x->c, d, "SELECT extract(day FROM day)::int AS d,"
+				     " storage_bytes, gaps"
+				     " FROM storage_customer_daily"
+				     " WHERE customer_id = $1"
+				     " AND day >= $2::date AND day < $3::date",
+			    3, p)
+		  : NULL;
+	if (!out || !sto) {
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(out); i++) {
+		int dd = atoi(db_get(out, i, "d"));
+		int64_t v;
+
+		if (dd < 1 || dd > x->mo.days) {
+			continue;
+		}
+		if (x->t.unit == TARIFF_UNIT_MESSAGE) {
+			v = atoll(db_get(out, i, "msgs"));
+		} else {
+			v = atoll(db_get(out, i, "rcpt"));
+			if (!x->t.count_local) {
+				v -= atoll(db_get(out, i, "loc"));
+			}
+		}
+		days[dd - 1].outbound = v;
+	}
+	for (int i = 0; i < x->mo.days; i++) {
+		days[i].storage_missing = 1;
+	}
+	for (int i = 0; i < PQntuples(sto); i++) {
+		int dd = atoi(db_get(sto, i, "d"));
+
+		if (dd < 1 || dd > x->mo.days) {
+			continue;
+		}
+		days[dd - 1].storage_bytes = atoll(db_get(sto, i, "storage_bytes"));
+		days[dd - 1].storage_missing = atoi(db_get(sto, i, "gaps")) > 0;
+	}
+	vc.kind = db_get(cu, 0, "kind");
+	vc.country = db_get(cu, 0, "country");
+	vc.postal_code = db_get(cu, 0, "postal_code");
+	vc.vat_number = db_get(cu, 0, "vat_number");
+	if (vat_decide(x->seller_country, &vc, x->t.vat_oss, vat_rates_lookup,
+		       &x->rates, &dec, d) != 0) {
+		goto out;
+	}
+	memset(&in, 0, sizeof(in));
+	in.tariff = &x->t;
+	in.year = x->mo.y;
+	in.month = x->mo.m;
+	in.subs = rs;
+	in.nsubs = (size_t)n;
+	in.days = days;
+	in.ndays = x->mo.days;
+	rate_input_set_vat(&in, dec.rate, dec.code);
+	if (rate_month(&in, &res, d) != 0) {
+		goto out;
+	}
+	const char *lang = db_get(cu, 0, "language");
+
+	if (json) {
+		json_array_append_new(array, to_json(customer, x, &dec, lang,
+						     &res));
+	} else {
+		print_table(customer, db_get(cu, 0, "name"), x, &dec, lang,
+			    &res);
+	}
+	rate_result_free(&res);
+	rc = 0;
+out:
+	free(rs);
+	PQclear(cu);
+	PQclear(subs);
+	PQclear(out);
+	PQclear(sto);
+	return rc;
+}
+
+int cmd_rate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"period", required_argument, NULL, 'p'},
+		{"customer", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{"db", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *period = NULL, *customer = NULL, *db = NULL;
+	struct diag d = DIAG_INIT;
+	struct ctx x;
+	int c, json = 0, y, m, rc = EXIT_FAIL, failed = 0, tr;
+	json_t *array = json_array();
+	PGresult *r = NULL;
+
+	memset(&x, 0, sizeof(x));
+	while ((c = getopt_long(argc, argv, "p:c:jd:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			period = optarg;
+			break;
+		case 'c':
+			customer = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			json_decref(array);
+			return EXIT_OK;
+		default:
+			json_decref(array);
+			return cli_usage("rate", "bad option");
+		}
+	}
+	if (optind != argc || !period || period_parse(period, &y, &m)) {
+		json_decref(array);
+		return cli_usage("rate", optind != argc
+			? "unexpected argument" : "--period YYYY-MM is required");
+	}
+	month_init(&x.mo, y, m);
+	x.c = session_open(WHO, db);
+	if (!x.c) {
+		json_decref(array);
+		return EXIT_FAIL;
+	}
+	tr = tariff_db_in_effect(x.c, x.mo.first, &x.t, &d);
+	if (tr != 0) {
+		if (tr == 1) {
+			diag_add(&d, "no tariff version is in effect on %s",
+				 x.mo.first);
+		}
+		goto out;
+	}
+	if (vat_db_rates(x.c, x.mo.last, &x.rates, &d) != 0) {
+		goto out;
+	}
+	{
+		PGresult *s = db_exec(x.c, &d, "SELECT country FROM seller", 0,
+				      NULL);
+
+		if (!s) {
+			goto out;
+		}
+		snprintf(x.seller_country, sizeof(x.seller_country), "%s",
+			 PQntuples(s) ? PQgetvalue(s, 0, 0) : "FR");
+		PQclear(s);
+	}
+	{
+		const char *p[3] = {x.mo.first, x.mo.next, customer};
+
+		r = db_exec(x.c, &d,
+			    "SELECT DISTINCT customer_id FROM subscriptions"
+			    " WHERE start_date < $2::date"
+			    " AND (end_date IS NULL OR end_date > $1::date)"
+			    " AND ($3::text IS NULL OR customer_id = $3)"
+			    " ORDER BY 1", 3, p);
+		if (!r) {
+			goto out;
+		}
+	}
+	if (customer && PQntuples(r) == 0) {
+		diag_add(&d, "customer '%s' has no subscription in %s",
+			 customer, period);
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct diag one = DIAG_INIT;
+		const char *id = PQgetvalue(r, i, 0);
+
+		if (rate_one(&x, id, json, array, &one) < 0) {
+			failed++;
+			for (size_t k = 0; k < one.n; k++) {
+				diag_add(&d, "%s: %s", id, one.msg[k]);
+			}
+		}
+		diag_free(&one);
+	}
+	if (json) {
+		json_t *doc = customer ? json_array_get(array, 0) : array;
+
+		if (doc) {
+			json_dumpf(doc, stdout, JSON_INDENT(2) |
+				   JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+		}
+	}
+	rc = failed ? EXIT_FAIL : EXIT_OK;
+out:
+	diag_print(&d, stderr, WHO);
+	diag_free(&d);
+	PQclear(r);
+	tariff_free(&x.t);
+	vat_db_rates_free(&x.rates);
+	db_close(x.c);
+	json_decref(array);
+	return rc;
+}
