@@ -13,5 +13,7 @@ int cmd_seller(int argc, char **argv);   /* billing/cmd_seller.c */
 int cmd_collect(int argc, char **argv);  /* metering/cmd_collect.c */
 int cmd_rollup(int argc, char **argv);   /* metering/cmd_rollup.c */
 int cmd_rate(int argc, char **argv);     /* billing/cmd_rate.c */
+int cmd_quota(int argc, char **argv);    /* billing/cmd_quota.c */
+int cmd_usage(int argc, char **argv);    /* reports/cmd_usage.c */
 
 #endif

@@ -26,6 +26,8 @@ static const char help[] =
 	"  collect   postfix|dovecot: ingest logs and quota snapshots\n"
 	"  rollup    storage: recompute the daily storage of a period\n"
 	"  rate      rate a month (prints, stores nothing)\n"
+	"  quota     check|status|unblock|blockmap: soft quotas, live\n"
+	"  usage     a customer's usage by day, domain or mailbox\n"
 	"  version   print the version\n"
 	"\n"
 	"Every command takes --help.  Database commands take --db CONNINFO\n"
@@ -41,6 +43,8 @@ static const struct {
 	{"registry", cmd_registry}, {"tariff", cmd_tariff},
 	{"seller", cmd_seller},     {"collect", cmd_collect},
 	{"rollup", cmd_rollup},	    {"rate", cmd_rate},
+	{"quota", cmd_quota},
+	{"usage", cmd_usage},
 };
 
 int main(int argc, char **argv)
