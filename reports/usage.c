@@ -24,6 +24,7 @@
 #include "common/date.h"
 #include "common/db.h"
 #include "common/xalloc.h"
+#include "billing/quota.h"
 #include "billing/money.h"
 #include "billing/rater.h"
 #include "billing/tariff.h"
@@ -76,26 +77,25 @@ const char *usage_quota_name(enum usage_quota q)
 enum usage_quota usage_quota_state(int64_t count, int64_t quota,
 				   int64_t warn_ratio, int64_t block_ratio)
 {
-	/* Ratios are micro-units: compare count x 10^6 with ratio x quota,
-	 * in 128 bits so that no count or quota can overflow. */
-	__int128 c = (__int128)count * 1000000;
+	/* One rule for the usage report and the live quota check. */
+	static const enum usage_quota map[] = {
+		[QUOTA_OK] = USAGE_QUOTA_OK,
+		[QUOTA_WARN] = USAGE_QUOTA_WARN,
+		[QUOTA_OVER] = USAGE_QUOTA_OVER,
+		[QUOTA_BLOCKED] = USAGE_QUOTA_BLOCKED,
+	};
+	struct diag d = DIAG_INIT;
+	enum quota_state st;
 
 	if (quota < 0) {
 		return USAGE_QUOTA_NONE;
 	}
-	if (count <= 0) {
-		return USAGE_QUOTA_OK;
+	if (quota_state_of(count < 0 ? 0 : count, quota, warn_ratio,
+			   block_ratio, &st, &d) != 0) {
+		diag_free(&d);
+		return USAGE_QUOTA_NONE; /* negative ratios: no judgement */
 	}
-	if (c > (__int128)block_ratio * quota) {
-		return USAGE_QUOTA_BLOCKED;
-	}
-	if (count > quota) {
-		return USAGE_QUOTA_OVER;
-	}
-	if (c >= (__int128)warn_ratio * quota) {
-		return USAGE_QUOTA_WARN;
-	}
-	return USAGE_QUOTA_OK;
+	return map[st];
 }
 
 static int64_t get_i64(const PGresult *r, int row, const char *col)
