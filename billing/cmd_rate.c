@@ -21,6 +21,7 @@
 #include "common/session.h"
 #include "common/xalloc.h"
 #include "money.h"
+#include "rate_db.h"
 #include "rater.h"
 #include "tariff.h"
 #include "tariff_db.h"
@@ -190,144 +191,35 @@ static void print_table(const char *customer, const char *name,
 }
 
 /*
- * Rate one customer: 0 and *out (json may be NULL: table), 1 when it has
- * no subscription in the month, -1 on error.
+ * Rate one customer: 0 (printed, or appended to array), 1 when it has no
+ * subscription in the month, -1 on error.
  */
 static int rate_one(struct ctx *x, const char *customer, int json,
 		    json_t *array, struct diag *d)
 {
-	const char *p[3] = {customer, x->mo.first, x->mo.next};
-	PGresult *cu = NULL, *subs = NULL, *out = NULL, *sto = NULL;
-	struct rate_sub *rs = NULL;
-	struct rate_day days[RATE_MAX_DAYS];
+	struct rate_db_month mo;
 	struct rate_input in;
 	struct rate_result res;
-	struct vat_decision dec;
-	struct vat_customer vc;
-	int rc = -1, n;
+	int rc = rate_db_month_load(x->c, customer, x->mo.y, x->mo.m, 0, &x->t,
+				    &x->rates, x->seller_country, &mo, d);
 
-	memset(days, 0, sizeof(days));
-	cu = db_exec(x->c, d, "SELECT name, kind, country, postal_code,"
-			      " vat_number, language FROM customers WHERE id = $1",
-		     1, p);
-	if (!cu) {
-		goto out;
+	if (rc != 0) {
+		return rc;
 	}
-	if (PQntuples(cu) == 0) {
-		diag_add(d, "no customer '%s'", customer);
-		goto out;
-	}
-	subs = db_exec(x->c, d, "SELECT plan_code, start_date, end_date"
-				" FROM subscriptions WHERE customer_id = $1"
-				" AND start_date < $3::date"
-				" AND (end_date IS NULL OR end_date > $2::date)"
-				" ORDER BY start_date", 3, p);
-	if (!subs) {
-		goto out;
-	}
-	n = PQntuples(subs);
-	if (n == 0) {
-		rc = 1;
-		goto out;
-	}
-	rs = xcalloc((size_t)n, sizeof(*rs));
-	for (int i = 0; i < n; i++) {
-		const char *end = db_get(subs, i, "end_date");
-
-		rs[i].plan = db_get(subs, i, "plan_code");
-		rate_day_of_month(x->mo.y, x->mo.m, db_get(subs, i, "start_date"),
-				  &rs[i].start);
-		if (end) {
-			rate_day_of_month(x->mo.y, x->mo.m, end, &rs[i].end);
-		} else {
-			rs[i].end = RATE_OPEN;
-		}
-	}
-	/* Outbound in the tariff's unit; local recipients only if counted. */
-	out = db_exec(x->c, d, "SELECT extract(day FROM day)::int AS d,"
-			       " sum(out_messages) AS msgs,"
-			       " sum(out_recipients) AS rcpt,"
-			       " sum(out_recipients_local) AS loc"
-			       " FROM usage_daily WHERE customer_id = $1"
-			       " AND day >= $2::date AND day < $3::date"
-			       " GROUP BY day", 3, p);
-	sto = out ? db_exec(x->c, d, "SELECT extract(day FROM day)::int AS d,"
-				     " storage_bytes, gaps"
-				     " FROM storage_customer_daily"
-				     " WHERE customer_id = $1"
-				     " AND day >= $2::date AND day < $3::date",
-			    3, p)
-		  : NULL;
-	if (!out || !sto) {
-		goto out;
-	}
-	for (int i = 0; i < PQntuples(out); i++) {
-		int dd = atoi(db_get(out, i, "d"));
-		int64_t v;
-
-		if (dd < 1 || dd > x->mo.days) {
-			continue;
-		}
-		if (x->t.unit == TARIFF_UNIT_MESSAGE) {
-			v = atoll(db_get(out, i, "msgs"));
-		} else {
-			v = atoll(db_get(out, i, "rcpt"));
-			if (!x->t.count_local) {
-				v -= atoll(db_get(out, i, "loc"));
-			}
-		}
-		days[dd - 1].outbound = v;
-	}
-	for (int i = 0; i < x->mo.days; i++) {
-		days[i].storage_missing = 1;
-	}
-	for (int i = 0; i < PQntuples(sto); i++) {
-		int dd = atoi(db_get(sto, i, "d"));
-
-		if (dd < 1 || dd > x->mo.days) {
-			continue;
-		}
-		days[dd - 1].storage_bytes = atoll(db_get(sto, i, "storage_bytes"));
-		days[dd - 1].storage_missing = atoi(db_get(sto, i, "gaps")) > 0;
-	}
-	vc.kind = db_get(cu, 0, "kind");
-	vc.country = db_get(cu, 0, "country");
-	vc.postal_code = db_get(cu, 0, "postal_code");
-	vc.vat_number = db_get(cu, 0, "vat_number");
-	if (vat_decide(x->seller_country, &vc, x->t.vat_oss, vat_rates_lookup,
-		       &x->rates, &dec, d) != 0) {
-		goto out;
-	}
-	memset(&in, 0, sizeof(in));
-	in.tariff = &x->t;
-	in.year = x->mo.y;
-	in.month = x->mo.m;
-	in.subs = rs;
-	in.nsubs = (size_t)n;
-	in.days = days;
-	in.ndays = x->mo.days;
-	rate_input_set_vat(&in, dec.rate, dec.code);
+	rate_db_month_input(&mo, &x->t, &in);
 	if (rate_month(&in, &res, d) != 0) {
-		goto out;
+		rate_db_month_free(&mo);
+		return -1;
 	}
-	const char *lang = db_get(cu, 0, "language");
-
 	if (json) {
-		json_array_append_new(array, to_json(customer, x, &dec, lang,
-						     &res));
+		json_array_append_new(array, to_json(customer, x, &mo.vat,
+						     mo.language, &res));
 	} else {
-		print_table(customer, db_get(cu, 0, "name"), x, &dec, lang,
-			    &res);
+		print_table(customer, mo.name, x, &mo.vat, mo.language, &res);
 	}
 	rate_result_free(&res);
-	rc = 0;
-out:
-	free(rs);
-	PQclear(cu);
-	PQclear(subs);
-	PQclear(out);
-	PQclear(sto);
-	return rc;
+	rate_db_month_free(&mo);
+	return 0;
 }
 
 int cmd_rate(int argc, char **argv)
@@ -393,16 +285,8 @@ int cmd_rate(int argc, char **argv)
 	if (vat_db_rates(x.c, x.mo.last, &x.rates, &d) != 0) {
 		goto out;
 	}
-	{
-		PGresult *s = db_exec(x.c, &d, "SELECT country FROM seller", 0,
-				      NULL);
-
-		if (!s) {
-			goto out;
-		}
-		snprintf(x.seller_country, sizeof(x.seller_country), "%s",
-			 PQntuples(s) ? PQgetvalue(s, 0, 0) : "FR");
-		PQclear(s);
+	if (rate_db_seller_country(x.c, x.seller_country, &d) != 0) {
+		goto out;
 	}
 	{
 		const char *p[3] = {x.mo.first, x.mo.next, customer};

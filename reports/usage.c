@@ -26,6 +26,7 @@
 #include "common/xalloc.h"
 #include "billing/quota.h"
 #include "billing/money.h"
+#include "billing/rate_db.h"
 #include "billing/rater.h"
 #include "billing/tariff.h"
 #include "billing/tariff_db.h"
@@ -103,15 +104,6 @@ static int64_t get_i64(const PGresult *r, int row, const char *col)
 	const char *v = db_get(r, row, col);
 
 	return v ? strtoll(v, NULL, 10) : 0;
-}
-
-/* The day's count in the tariff's unit, as cmd_rate counts it. */
-static int64_t billable(const struct tariff *t, const struct usage_counts *c)
-{
-	if (t->unit == TARIFF_UNIT_MESSAGE) {
-		return c->messages;
-	}
-	return t->count_local ? c->recipients : c->recipients - c->local;
 }
 
 static void counts_add(struct usage_counts *a, const struct usage_counts *b)
@@ -234,32 +226,24 @@ static int query_groups(PGconn *c, struct usage_report *r, struct diag *d)
 static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 {
 	struct usage_estimate *e = &r->est;
-	int y, m, today, dim, n, rc = -1, tr;
-	char first[32], last[32], next[32];
-	const char *p[3], *q[3];
-	PGresult *cu = NULL, *subs = NULL, *out = NULL, *sto = NULL,
-		 *sel = NULL;
+	int y, m, today, dim, rc = -1, tr;
+	char first[32], last[32], seller[3];
 	struct tariff t;
 	struct vat_rates rates;
-	struct vat_decision dec;
-	struct vat_customer vc;
-	struct rate_sub *rs = NULL;
-	struct rate_day days[RATE_MAX_DAYS];
+	struct rate_db_month mo;
 	struct rate_input in;
 	struct rate_result res;
 	int64_t out_sum = 0, sto_sum = 0, sto_days = 0;
 
 	memset(&t, 0, sizeof(t));
 	memset(&rates, 0, sizeof(rates));
-	memset(days, 0, sizeof(days));
+	memset(&mo, 0, sizeof(mo));
 	if (date_parse(r->today, &y, &m, &today) != 0) {
 		abort();
 	}
 	dim = date_days_in_month(y, m);
 	snprintf(first, sizeof(first), "%04d-%02d-01", y, m);
 	snprintf(last, sizeof(last), "%04d-%02d-%02d", y, m, dim);
-	snprintf(next, sizeof(next), "%04d-%02d-01", m == 12 ? y + 1 : y,
-		 m == 12 ? 1 : m + 1);
 	snprintf(e->period, sizeof(e->period), "%04d-%02d", y, m);
 	snprintf(e->as_of, sizeof(e->as_of), "%s", r->today);
 	e->days_elapsed = today;
@@ -275,106 +259,30 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 		rc = 0;
 		goto out;
 	}
-	p[0] = r->customer;
-	p[1] = first;
-	p[2] = next;
-	q[0] = r->customer;
-	q[1] = first;
-	q[2] = r->today;
-	subs = db_exec(c, d,
-		       "SELECT plan_code, start_date::text AS s,"
-		       " end_date::text AS e FROM subscriptions"
-		       " WHERE customer_id = $1 AND start_date < $3::date"
-		       " AND (end_date IS NULL OR end_date > $2::date)"
-		       " ORDER BY start_date",
-		       3, p);
-	if (!subs) {
+	if (vat_db_rates(c, last, &rates, d) != 0 ||
+	    rate_db_seller_country(c, seller, d) != 0) {
 		goto out;
 	}
-	n = PQntuples(subs);
-	if (n == 0) {
+	/* The days 1..today as stored; the days after it have no outbound
+	 * and storage missing at zero: as if the month ended today. */
+	tr = rate_db_month_load(c, r->customer, y, m, today, &t, &rates,
+				seller, &mo, d);
+	if (tr < 0) {
+		goto out;
+	}
+	if (tr == 1) {
 		e->why_absent = xasprintf("no subscription in %s", e->period);
 		rc = 0;
 		goto out;
 	}
-	rs = xcalloc((size_t)n, sizeof(*rs));
-	for (int i = 0; i < n; i++) {
-		const char *end = db_get(subs, i, "e");
-
-		rs[i].plan = db_get(subs, i, "plan_code");
-		rate_day_of_month(y, m, db_get(subs, i, "s"), &rs[i].start);
-		rs[i].end = RATE_OPEN;
-		if (end) {
-			rate_day_of_month(y, m, end, &rs[i].end);
+	for (int i = 0; i < today; i++) {
+		out_sum += mo.days[i].outbound;
+		if (!mo.days[i].storage_missing || mo.days[i].storage_bytes) {
+			sto_sum += mo.days[i].storage_bytes;
+			sto_days++;
 		}
 	}
-	out = db_exec(c, d,
-		      "SELECT extract(day FROM u.day)::int AS d," SUMS
-		      " FROM usage_daily u WHERE u.customer_id = $1"
-		      " AND u.day >= $2::date AND u.day <= $3::date"
-		      " GROUP BY u.day",
-		      3, q);
-	sto = out ? db_exec(c, d,
-			    "SELECT extract(day FROM day)::int AS d,"
-			    " storage_bytes, gaps"
-			    " FROM storage_customer_daily"
-			    " WHERE customer_id = $1 AND day >= $2::date"
-			    " AND day <= $3::date",
-			    3, q)
-		  : NULL;
-	cu = sto ? db_exec(c, d,
-			   "SELECT kind, country, postal_code,"
-			   " vat_number FROM customers WHERE id = $1",
-			   1, p)
-		 : NULL;
-	sel = cu ? db_exec(c, d, "SELECT country FROM seller", 0, NULL) : NULL;
-	if (!sel || vat_db_rates(c, last, &rates, d) != 0) {
-		goto out;
-	}
-	for (int i = 0; i < dim; i++) {
-		days[i].storage_missing = 1;
-	}
-	for (int i = 0; i < PQntuples(out); i++) {
-		int dd = (int)get_i64(out, i, "d");
-		struct usage_counts uc;
-
-		if (dd < 1 || dd > today) {
-			continue;
-		}
-		counts_get(out, i, &uc);
-		days[dd - 1].outbound = billable(&t, &uc);
-		out_sum += days[dd - 1].outbound;
-	}
-	for (int i = 0; i < PQntuples(sto); i++) {
-		int dd = (int)get_i64(sto, i, "d");
-
-		if (dd < 1 || dd > today) {
-			continue;
-		}
-		days[dd - 1].storage_bytes = get_i64(sto, i, "storage_bytes");
-		days[dd - 1].storage_missing = get_i64(sto, i, "gaps") > 0;
-		sto_sum += days[dd - 1].storage_bytes;
-		sto_days++;
-	}
-	vc.kind = db_get(cu, 0, "kind");
-	vc.country = db_get(cu, 0, "country");
-	vc.postal_code = db_get(cu, 0, "postal_code");
-	vc.vat_number = db_get(cu, 0, "vat_number");
-	if (vat_decide(PQntuples(sel) ? PQgetvalue(sel, 0, 0) : "FR", &vc,
-		       t.vat_oss, vat_rates_lookup, &rates, &dec, d) != 0) {
-		goto out;
-	}
-	memset(&in, 0, sizeof(in));
-	in.tariff = &t;
-	in.year = y;
-	in.month = m;
-	in.subs = rs;
-	in.nsubs = (size_t)n;
-	in.days = days;
-	in.ndays = dim;
-	rate_input_set_vat(&in, dec.rate, dec.code);
-	/* As if the month ended today: the days after it are already zero
-	 * (outbound 0, storage missing at 0). */
+	rate_db_month_input(&mo, &t, &in);
 	if (rate_month(&in, &res, d) != 0) {
 		goto out;
 	}
@@ -388,9 +296,9 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 	e->daily_outbound = (out_sum + today / 2) / today;
 	e->daily_storage = sto_days ? sto_sum / sto_days : 0;
 	for (int i = today; i < dim; i++) {
-		days[i].outbound = e->daily_outbound;
-		days[i].storage_bytes = e->daily_storage;
-		days[i].storage_missing = sto_days == 0;
+		mo.days[i].outbound = e->daily_outbound;
+		mo.days[i].storage_bytes = e->daily_storage;
+		mo.days[i].storage_missing = sto_days == 0;
 	}
 	if (rate_month(&in, &res, d) != 0) {
 		goto out;
@@ -401,16 +309,11 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 	rate_result_free(&res);
 	e->tariff_version = xstrdup(t.version);
 	e->currency = xstrdup(t.currency);
-	e->vat_regime = xstrdup(dec.code);
+	e->vat_regime = xstrdup(mo.vat.code);
 	e->present = 1;
 	rc = 0;
 out:
-	free(rs);
-	PQclear(cu);
-	PQclear(subs);
-	PQclear(out);
-	PQclear(sto);
-	PQclear(sel);
+	rate_db_month_free(&mo);
 	tariff_free(&t);
 	vat_db_rates_free(&rates);
 	return rc;
@@ -537,7 +440,8 @@ static int query(PGconn *c, const struct usage_request *rq,
 		day->has_storage = db_get(dr, (int)i, "storage") != NULL;
 		day->storage_bytes = get_i64(dr, (int)i, "storage");
 		t = tariff_for(ts, nts, day->date);
-		day->billable = billable(t, &day->c);
+		day->billable = rate_db_billable(t, day->c.messages,
+						 day->c.recipients, day->c.local);
 		for (int k = 0; k < PQntuples(subs); k++) {
 			const char *s = db_get(subs, k, "s"),
 				   *e = db_get(subs, k, "e");

@@ -1,0 +1,53 @@
+/*
+ * rate_db — one customer's month read from the database as the rater's
+ * input: subscriptions, daily outbound in the tariff's unit, daily storage
+ * from the rollup, and the VAT regime.  Shared by `releve rate` and the
+ * usage estimate, so that both rate a month the same way.
+ */
+#ifndef RELEVE_RATE_DB_H
+#define RELEVE_RATE_DB_H
+
+#include <libpq-fe.h>
+
+#include "common/diag.h"
+#include "rater.h"
+#include "tariff.h"
+#include "vat.h"
+
+struct rate_db_month {
+	int year, month, ndays;
+	char *name;	/* the customer's name */
+	char *language; /* "fr" | "en" */
+	struct rate_sub *subs;
+	size_t nsubs;
+	struct rate_day days[RATE_MAX_DAYS];
+	struct vat_decision vat;
+	PGresult *keep; /* subs[].plan point into it */
+};
+
+/* The day's count in the tariff's unit: recipients (without the local
+ * ones unless the tariff counts them) or messages. */
+int64_t rate_db_billable(const struct tariff *t, int64_t messages,
+			 int64_t recipients, int64_t local);
+
+/* The seller's country ("FR" when no seller is set) into cc[3]. */
+int rate_db_seller_country(PGconn *c, char cc[3], struct diag *d);
+
+/*
+ * Load customer's month y-m, usage of the days 1..upto (upto <= 0: the
+ * whole month); the other days have no outbound and storage missing at
+ * zero.  t is the version rating the month, rates the VAT rates in force
+ * on its last day.  Returns 0, 1 when the customer has no subscription in
+ * the month (mo left empty), -1 with a message in d (also for an unknown
+ * customer).  Free with rate_db_month_free.
+ */
+int rate_db_month_load(PGconn *c, const char *customer, int y, int m,
+		       int upto, const struct tariff *t,
+		       const struct vat_rates *rates, const char *seller_cc,
+		       struct rate_db_month *mo, struct diag *d);
+void rate_db_month_free(struct rate_db_month *mo);
+/* The rater's input for mo (borrows mo and t). */
+void rate_db_month_input(const struct rate_db_month *mo,
+			 const struct tariff *t, struct rate_input *in);
+
+#endif
