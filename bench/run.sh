@@ -8,11 +8,12 @@
 #
 # Sizes can be lowered for a quick look: BENCH_MESSAGES (1000000),
 # BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000); BENCH_WORK sets the
-# work folder (default build/bench; its own PostgreSQL cluster is in pg/).
+# work folder (default build/bench; its own PostgreSQL cluster is in pg/),
+# BENCH_RELEVE the binary (default ./releve).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-R=./releve
+R=${BENCH_RELEVE:-./releve}
 G=build/release/bench
 work=${BENCH_WORK:-$top/build/bench}
 mkdir -p "$work"
@@ -141,8 +142,8 @@ SELECT 'u' || j || '@d' || i || '.bench.example', 'u' || j || '@d' || i || '.ben
        'd' || i || '.bench.example', 'B-' || i
   FROM generate_series(1, :n) i, generate_series(1, 3) j;
 -- Samples on most days, with holes for the carry-forward to fill.
-INSERT INTO storage_mailbox_daily (mailbox, day, customer_id, max_bytes, samples)
-SELECT m.address, d::date, m.customer_id, (hashtext(m.address || d) & 1073741823)::bigint, 1
+INSERT INTO storage_mailbox_daily (mailbox, day, customer_id, max_bytes)
+SELECT m.address, d::date, m.customer_id, (hashtext(m.address || d) & 1073741823)::bigint
   FROM mailboxes m, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d
  WHERE hashtext(m.address || d) % 7 <> 0;
 ANALYZE;

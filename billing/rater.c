@@ -521,7 +521,8 @@ int rate_month(const struct rate_input *in, struct rate_result *out,
 	}
 	out->year = in->year;
 	out->month = in->month;
-	plan_of = xmalloc((in->nsubs ? in->nsubs : 1) * sizeof(*plan_of));
+	/* An array of pointers: sizeof(*plan_of) is a pointer's size. */
+	plan_of = xcalloc(in->nsubs ? in->nsubs : 1, sizeof(*plan_of)); // NOLINT(bugprone-sizeof-expression)
 	if (check_input(in, D, day_sub, plan_of, d) != 0) {
 		goto fail;
 	}

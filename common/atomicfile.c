@@ -48,11 +48,9 @@ int atomicfile_write(const char *path, const char *data, size_t len,
 		goto fail_fd;
 	}
 	if (close(fd) != 0) {
-		fd = -1;
 		diag_add(d, "%s: close: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	fd = -1;
 	if (rename(tmp, path) != 0) {
 		diag_add(d, "%s: rename: %s", path, strerror(errno));
 		goto fail;

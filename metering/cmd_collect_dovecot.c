@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,12 +83,32 @@ static char *read_all(const char *path, size_t *len)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
 	size_t n = 0, cap = 0, got;
+	struct stat sb;
+	int sized = 0;
 
 	if (!f) {
 		return NULL;
 	}
+	/* A regular file is read in one block of its size (+1 to see the
+	 * end at once): no copy on growth, a fraction of the parse time
+	 * for a snapshot of a million mailboxes. */
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size > 0 && (uintmax_t)sb.st_size < SIZE_MAX / 2) {
+		cap = (size_t)sb.st_size + 1;
+		buf = xmalloc(cap);
+		sized = 1;
+#ifdef MADV_HUGEPAGE
+		/* fewer page faults while read() fills it (see dovequota.c) */
+		if (cap >= (size_t)4 << 20) {
+			uintptr_t a = ((uintptr_t)buf + 4095) & ~(uintptr_t)4095;
+			uintptr_t e = ((uintptr_t)buf + cap) & ~(uintptr_t)4095;
+
+			(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+		}
+#endif
+	}
 	do {
-		if (cap - n < 65536) {
+		if (n == cap || (!sized && cap - n < 65536)) {
 			cap = cap ? 2 * cap : 1 << 20;
 			buf = xreallocarray(buf, cap, 1);
 		}

@@ -411,8 +411,16 @@ static int lr_hash(void *arg, size_t n, uint64_t *fp)
 	return lr_prefix_hash(((struct hashctx *)arg)->lr, n, fp);
 }
 
+/*
+ * Commits also come every BATCH messages, in the background (pfstore):
+ * the database stores one batch while the next is parsed, and the rows
+ * buffered stay few.
+ */
+#define BATCH 32768
+
+/* background: see pfstore_commit(); its failure shows at the next one. */
 static int commit(struct run *r, struct linereader *lr, const char *path,
-		  int finished)
+		  int finished, int background)
 {
 	struct diag d = DIAG_INIT;
 	uint64_t fp;
@@ -422,12 +430,21 @@ static int commit(struct run *r, struct linereader *lr, const char *path,
 		pftrack_expire(r->t, r->last_us, r->o->max_age_us);
 	}
 	r->last_commit = now_s();
+	/* A commit in the foreground waits for one in the background, even
+	 * with nothing new: the next file's offset depends on it. */
+	if (r->store && !background && pfstore_sync(r->store, &d) != 0) {
+		diag_print(&d, stderr, WHO);
+		fprintf(stderr, WHO ": nothing of this batch was stored; the "
+				"next run resumes from the last commit\n");
+		diag_free(&d);
+		return -1;
+	}
 	if (!r->store || r->st.lines == r->lines_at_commit) {
 		return 0; /* nothing new: the cursor stays as it is */
 	}
 	lr_fingerprint(lr, &fp, &fplen);
 	if (pfstore_commit(r->store, r->t, fp, fplen, path, lr_offset(lr),
-			   finished, r->st.lines, &d) != 0) {
+			   finished, r->st.lines - r->lines_at_commit, background, &d) != 0) {
 		diag_print(&d, stderr, WHO);
 		fprintf(stderr, WHO ": nothing of this batch was stored; the "
 				"next run resumes from the last commit\n");
@@ -510,8 +527,10 @@ reopen:
 				double t = now_s();
 
 				progress(r, lr, 0);
-				if (t - r->last_commit >= r->o->interval &&
-				    commit(r, lr, path, 0)) {
+				if ((t - r->last_commit >= r->o->interval ||
+				     (r->store &&
+				      pfstore_pending(r->store) >= BATCH)) &&
+				    commit(r, lr, path, 0, 1)) {
 					rc = -1;
 					goto out;
 				}
@@ -530,7 +549,7 @@ reopen:
 		}
 		/* Follow: commit what we have, wait, watch for rotation. */
 		if (now_s() - r->last_commit >= r->o->interval &&
-		    commit(r, lr, path, 0)) {
+		    commit(r, lr, path, 0, 0)) {
 			rc = -1;
 			goto out;
 		}
@@ -543,7 +562,7 @@ reopen:
 						 &d) == LR_LINE) {
 				feed(r, line, len, cut);
 			}
-			if (commit(r, lr, path, 1)) {
+			if (commit(r, lr, path, 1, 0)) {
 				rc = -1;
 				goto out;
 			}
@@ -562,7 +581,7 @@ reopen:
 	}
 	r->done_bytes += lr_bytes_read(lr);
 	progress(r, lr, 0);
-	if (commit(r, lr, path, !last)) {
+	if (commit(r, lr, path, !last, 0)) {
 		rc = -1;
 	}
 out:
@@ -866,6 +885,19 @@ int cmd_collect_postfix(int argc, char **argv)
 	}
 	for (int i = optind; i < argc && !stop; i++) {
 		if (read_file(&r, argv[i], i == argc - 1) != 0) {
+			goto out;
+		}
+	}
+	if (r.store) {
+		/* A background commit still running (stopped by a signal). */
+		struct diag d = DIAG_INIT;
+
+		if (pfstore_sync(r.store, &d) != 0) {
+			diag_print(&d, stderr, WHO);
+			fprintf(stderr, WHO ": nothing of this batch was "
+					"stored; the next run resumes from the "
+					"last commit\n");
+			diag_free(&d);
 			goto out;
 		}
 	}

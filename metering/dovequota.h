@@ -51,6 +51,9 @@ struct dq_snapshot {
 	struct dq_sample *s;	/* in order of first appearance */
 	size_t n;
 	size_t nerrors;		/* samples with error set */
+	void *names;		/* private: the blocks holding the mailbox
+				 * names (one allocation per block, not
+				 * per name: a snapshot has a million) */
 };
 
 struct dq_options {

@@ -13,6 +13,7 @@
 #include "pfstore.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,31 @@ struct pfstore {
 	struct rejcopy *rejs;
 	size_t nrejs, caprejs;
 	struct pfstore_totals totals;
+	/*
+	 * The batch being committed (the "job"), maybe by a thread of its own
+	 * while the caller goes on parsing into the batch above: its rows,
+	 * copies of the messages in flight, the tracker's state and the
+	 * cursor, all taken when pfstore_commit() was called.
+	 */
+	struct msgcopy *jmsgs, *jinfl;
+	size_t jnmsgs, jcapmsgs, jninfl, jcapinfl;
+	struct rejcopy *jrejs;
+	size_t jnrejs, jcaprejs;
+	char *jstate, *jpath;
+	size_t jstate_len, jfp_len;
+	uint64_t jfp, joffset;
+	int jfinished;
+	long long jlines;
+	pthread_t thread;
+	int running, thread_rc;
+	struct diag thread_diag;
+	/* The latest accepted_us written by this run's commits; has_hwm: set
+	 * (a new stream starts with it set to the minimum). */
+	int64_t hwm;
+	int has_hwm;
+	/* Months (UTC, year * 12 + month - 1) of the rows being copied. */
+	long *months;
+	size_t nmonths, capmonths;
 };
 
 static int parse_hex(const char *s, uint64_t *out)
@@ -163,6 +189,11 @@ struct pfstore *pfstore_open(PGconn *c, const char *host, const char *name,
 	}
 	PQclear(r);
 
+	if (!s->has_cur && !s->state && s->nfiles == 0) {
+		/* A new stream: its rows are new (see WRITE_SQL). */
+		s->has_hwm = 1;
+		s->hwm = INT64_MIN;
+	}
 	r = db_exec(c, d, "SELECT name FROM domains ORDER BY name COLLATE \"C\"",
 		    0, NULL);
 	if (!r) {
@@ -179,20 +210,41 @@ fail:
 	return NULL;
 }
 
+static void free_msgs(struct msgcopy *m, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free(m[i].host);
+		free(m[i].queue_id);
+		free(m[i].sasl);
+		free(m[i].sender);
+	}
+	*n = 0;
+}
+
+static void free_rejs(struct rejcopy *r, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free(r[i].host);
+		free(r[i].who);
+	}
+	*n = 0;
+}
+
 static void clear_batch(struct pfstore *s)
 {
-	for (size_t i = 0; i < s->nmsgs; i++) {
-		free(s->msgs[i].host);
-		free(s->msgs[i].queue_id);
-		free(s->msgs[i].sasl);
-		free(s->msgs[i].sender);
-	}
-	s->nmsgs = 0;
-	for (size_t i = 0; i < s->nrejs; i++) {
-		free(s->rejs[i].host);
-		free(s->rejs[i].who);
-	}
-	s->nrejs = 0;
+	free_msgs(s->msgs, &s->nmsgs);
+	free_rejs(s->rejs, &s->nrejs);
+}
+
+static void clear_job(struct pfstore *s)
+{
+	free_msgs(s->jmsgs, &s->jnmsgs);
+	free_msgs(s->jinfl, &s->jninfl);
+	free_rejs(s->jrejs, &s->jnrejs);
+	free(s->jstate);
+	free(s->jpath);
+	s->jstate = s->jpath = NULL;
+	s->jstate_len = 0;
 }
 
 void pfstore_free(struct pfstore *s)
@@ -200,11 +252,21 @@ void pfstore_free(struct pfstore *s)
 	if (!s) {
 		return;
 	}
+	if (s->running) {
+		pthread_join(s->thread, NULL);
+		s->running = 0;
+	}
+	diag_free(&s->thread_diag);
 	clear_batch(s);
+	clear_job(s);
 	free(s->msgs);
 	free(s->rejs);
+	free(s->jmsgs);
+	free(s->jinfl);
+	free(s->jrejs);
 	strset_free(&s->domains);
 	free(s->files);
+	free(s->months);
 	free(s->state);
 	free(s->id);
 	free(s->tz);
@@ -279,9 +341,40 @@ void pfstore_add_reject(struct pfstore *s, const char *host, int64_t when_us,
 	r->kind = kind;
 }
 
-static void copy_row_msg(struct copy *cp, const struct msgcopy *m)
+/* Note the UTC month of an instant (for its partition). */
+static void note_month(struct pfstore *s, int64_t us)
+{
+	/* Days since 1970-01-01, rounded down, to a civil date (Howard
+	 * Hinnant's days_from_civil, inverted). */
+	int64_t z = (us >= 0 ? us : us - 86399999999) / 86400000000 + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t month = mp < 10 ? mp + 3 : mp - 9;
+	int64_t year = yoe + era * 400 + (month <= 2);
+	long key = (long)(year * 12 + month - 1);
+
+	for (size_t i = 0; i < s->nmonths; i++) {
+		if (s->months[i] == key) {
+			return;
+		}
+	}
+	if (s->nmonths == s->capmonths) {
+		s->capmonths = s->capmonths ? 2 * s->capmonths : 8;
+		s->months = xreallocarray(s->months, s->capmonths,
+					  sizeof(*s->months));
+	}
+	s->months[s->nmonths++] = key;
+}
+
+static void copy_row_msg(struct pfstore *s, struct copy *cp,
+			 const struct msgcopy *m)
 {
 	const char *at = strrchr(m->sender, '@');
+
+	note_month(s, m->accepted_us);
 
 	copy_text(cp, m->host);
 	copy_text(cp, m->queue_id);
@@ -311,24 +404,18 @@ static void copy_row_msg(struct copy *cp, const struct msgcopy *m)
 	copy_row(cp);
 }
 
-struct inflight_ctx {
-	struct copy *cp;
-	long long n;
-};
-
+/* A copy of a message in flight, for the job. */
 static void copy_inflight(void *arg, const struct pftrack_msg *m)
 {
-	struct inflight_ctx *x = arg;
-	struct msgcopy tmp;
+	struct pfstore *s = arg;
 
-	copy_msg(&tmp, m);
-	tmp.in_flight = 1;
-	copy_row_msg(x->cp, &tmp);
-	free(tmp.host);
-	free(tmp.queue_id);
-	free(tmp.sasl);
-	free(tmp.sender);
-	x->n++;
+	if (s->jninfl == s->jcapinfl) {
+		s->jcapinfl = s->jcapinfl ? 2 * s->jcapinfl : 256;
+		s->jinfl = xreallocarray(s->jinfl, s->jcapinfl,
+					 sizeof(*s->jinfl));
+	}
+	copy_msg(&s->jinfl[s->jninfl], m);
+	s->jinfl[s->jninfl++].in_flight = 1;
 }
 
 /*
@@ -337,49 +424,68 @@ static void copy_inflight(void *arg, const struct pftrack_msg *m)
  * pickup by an unregistered sender (root, www-data) is a system message
  * and is not stored.  The day is the billing day in the tariff's zone.
  */
-static const char upsert_sql[] =
-	"WITH src AS ("
-	" SELECT t.*, to_timestamp(t.accepted_us / 1e6) AS accepted_at,"
-	"  coalesce(ms.address, mp.address) AS mailbox,"
-	"  coalesce(ms.customer_id, mp.customer_id) AS customer_id"
-	" FROM tmp_pf t"
-	" LEFT JOIN mailboxes ms ON t.origin = 'sasl' AND ms.login = lower(t.sasl_username)"
-	" LEFT JOIN mailboxes mp ON t.origin = 'pickup' AND mp.address = lower(t.sender)"
-	" WHERE t.origin = 'sasl' OR mp.address IS NOT NULL),"
-	" up AS ("
-	" INSERT INTO outbound_messages AS o (host, queue_id, accepted_at, day,"
-	"  origin, sasl_username, sender_domain, mailbox, customer_id, size,"
-	"  nrcpt, rcpt_sent, rcpt_bounced, rcpt_deferred, rcpt_expired,"
-	"  rcpt_local, rcpt_remote, in_flight, closed)"
-	" SELECT host, queue_id, accepted_at, (accepted_at AT TIME ZONE $1)::date,"
-	"  origin, sasl_username, lower(sender_domain), mailbox, customer_id, size,"
-	"  nrcpt, sent, bounced, deferred, expired, local, remote, in_flight,"
-	"  closed FROM src"
-	" ON CONFLICT (host, queue_id, accepted_at) DO UPDATE SET"
-	"  size = EXCLUDED.size, nrcpt = EXCLUDED.nrcpt,"
-	"  rcpt_sent = EXCLUDED.rcpt_sent, rcpt_bounced = EXCLUDED.rcpt_bounced,"
-	"  rcpt_deferred = EXCLUDED.rcpt_deferred,"
-	"  rcpt_expired = EXCLUDED.rcpt_expired,"
-	"  rcpt_local = EXCLUDED.rcpt_local, rcpt_remote = EXCLUDED.rcpt_remote,"
-	"  in_flight = EXCLUDED.in_flight, closed = EXCLUDED.closed,"
-	"  updated_at = now()"
-	" WHERE (o.size, o.nrcpt, o.rcpt_sent, o.rcpt_bounced, o.rcpt_deferred,"
-	"  o.rcpt_expired, o.rcpt_local, o.rcpt_remote, o.in_flight, o.closed)"
-	"  IS DISTINCT FROM (EXCLUDED.size, EXCLUDED.nrcpt, EXCLUDED.rcpt_sent,"
-	"  EXCLUDED.rcpt_bounced, EXCLUDED.rcpt_deferred, EXCLUDED.rcpt_expired,"
-	"  EXCLUDED.rcpt_local, EXCLUDED.rcpt_remote, EXCLUDED.in_flight,"
+/*
+ * Rows accepted after every row written by the earlier commits of this run
+ * (the high-water mark, $2) are new: a plain INSERT, cheaper than ON
+ * CONFLICT.  Should one exist all the same (a file read again, another
+ * stream of the host), the INSERT fails and the whole transaction is
+ * done again with ON CONFLICT for every row (run_job()).
+ */
+#define ON_CONFLICT \
+	" ON CONFLICT (host, queue_id, accepted_at) DO UPDATE SET" \
+	"  size = EXCLUDED.size, nrcpt = EXCLUDED.nrcpt," \
+	"  rcpt_sent = EXCLUDED.rcpt_sent, rcpt_bounced = EXCLUDED.rcpt_bounced," \
+	"  rcpt_deferred = EXCLUDED.rcpt_deferred," \
+	"  rcpt_expired = EXCLUDED.rcpt_expired," \
+	"  rcpt_local = EXCLUDED.rcpt_local, rcpt_remote = EXCLUDED.rcpt_remote," \
+	"  in_flight = EXCLUDED.in_flight, closed = EXCLUDED.closed," \
+	"  updated_at = now()" \
+	" WHERE (o.size, o.nrcpt, o.rcpt_sent, o.rcpt_bounced, o.rcpt_deferred," \
+	"  o.rcpt_expired, o.rcpt_local, o.rcpt_remote, o.in_flight, o.closed)" \
+	"  IS DISTINCT FROM (EXCLUDED.size, EXCLUDED.nrcpt, EXCLUDED.rcpt_sent," \
+	"  EXCLUDED.rcpt_bounced, EXCLUDED.rcpt_deferred, EXCLUDED.rcpt_expired," \
+	"  EXCLUDED.rcpt_local, EXCLUDED.rcpt_remote, EXCLUDED.in_flight," \
 	"  EXCLUDED.closed)"
-	" RETURNING customer_id, mailbox, day, in_flight),"
-	" keys AS ("
-	" INSERT INTO tmp_pf_keys SELECT DISTINCT customer_id, mailbox, day"
-	" FROM up WHERE customer_id IS NOT NULL RETURNING 1)"
-	/* Statistics of the messages finished in this batch. */
-	" SELECT (SELECT count(*) FROM keys) AS keys,"
-	"  (SELECT count(*) FROM up WHERE NOT in_flight AND customer_id IS NULL)"
-	"   AS unattributed,"
-	"  (SELECT count(*) FROM tmp_pf WHERE origin = 'pickup' AND NOT in_flight)"
-	"  - (SELECT count(*) FROM src WHERE origin = 'pickup' AND NOT in_flight)"
-	"   AS system";
+
+#define WRITE_SQL(COND, CONFLICT) \
+	"WITH src AS (" \
+	" SELECT t.*, to_timestamp(t.accepted_us / 1e6) AS accepted_at," \
+	"  coalesce(ms.address, mp.address) AS mailbox," \
+	"  coalesce(ms.customer_id, mp.customer_id) AS customer_id" \
+	" FROM tmp_pf t" \
+	" LEFT JOIN mailboxes ms ON t.origin = 'sasl' AND ms.login = lower(t.sasl_username)" \
+	" LEFT JOIN mailboxes mp ON t.origin = 'pickup' AND mp.address = lower(t.sender)" \
+	" WHERE (t.origin = 'sasl' OR mp.address IS NOT NULL) AND " COND ")," \
+	" up AS (" \
+	" INSERT INTO outbound_messages AS o (host, queue_id, accepted_at, day," \
+	"  origin, sasl_username, sender_domain, mailbox, customer_id, size," \
+	"  nrcpt, rcpt_sent, rcpt_bounced, rcpt_deferred, rcpt_expired," \
+	"  rcpt_local, rcpt_remote, in_flight, closed)" \
+	" SELECT host, queue_id, accepted_at, (accepted_at AT TIME ZONE $1)::date," \
+	"  origin, sasl_username, lower(sender_domain), mailbox, customer_id, size," \
+	"  nrcpt, sent, bounced, deferred, expired, local, remote, in_flight," \
+	"  closed FROM src" \
+	CONFLICT \
+	" RETURNING customer_id, mailbox, day, in_flight)," \
+	" keys AS (" \
+	" INSERT INTO tmp_pf_keys SELECT DISTINCT customer_id, mailbox, day" \
+	" FROM up WHERE customer_id IS NOT NULL RETURNING 1)" \
+	/* Statistics of the messages finished in this batch.  src is used \
+	 * once only, so that it is not materialised. */ \
+	" SELECT (SELECT count(*) FROM keys) AS keys," \
+	"  (SELECT count(*) FROM up WHERE NOT in_flight AND customer_id IS NULL)" \
+	"   AS unattributed"
+
+static const char upsert_sql[] =
+	WRITE_SQL("t.accepted_us <= $2", ON_CONFLICT);
+static const char insert_sql[] =
+	WRITE_SQL("t.accepted_us > $2", "");
+
+/* Finished pickups by unregistered senders (root, www-data): not stored. */
+static const char system_sql[] =
+	"SELECT count(*) FROM tmp_pf t WHERE t.origin = 'pickup'"
+	" AND NOT t.in_flight AND NOT EXISTS (SELECT 1 FROM mailboxes m"
+	"  WHERE m.address = lower(t.sender))";
 
 /* The touched keys' outbound columns, recomputed from the messages. */
 static const char rollup_sql[] =
@@ -389,7 +495,8 @@ static const char rollup_sql[] =
 	" SELECT o.customer_id, o.mailbox, o.day, count(*), sum(o.nrcpt),"
 	"  sum(o.rcpt_local), sum(o.rcpt_sent), sum(o.rcpt_bounced),"
 	"  sum(o.rcpt_deferred), sum(o.rcpt_expired)"
-	" FROM outbound_messages o JOIN tmp_pf_keys k"
+	" FROM outbound_messages o"
+	" JOIN (SELECT DISTINCT * FROM tmp_pf_keys) k"
 	"  ON o.customer_id = k.customer_id AND o.mailbox = k.mailbox"
 	"  AND o.day = k.day"
 	" GROUP BY o.customer_id, o.mailbox, o.day"
@@ -400,19 +507,33 @@ static const char rollup_sql[] =
 	"  out_sent = EXCLUDED.out_sent, out_bounced = EXCLUDED.out_bounced,"
 	"  out_deferred = EXCLUDED.out_deferred, out_expired = EXCLUDED.out_expired";
 
-int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
-		   size_t fp_len, const char *path, uint64_t offset,
-		   int finished, long long lines, struct diag *d)
+/*
+ * Store the job: one transaction.  fast: rows after the high-water mark
+ * by a plain INSERT (see WRITE_SQL).  The job is emptied on success, and
+ * on failure unless fast (the caller tries again without).
+ */
+static int run_job1(struct pfstore *s, int fast, struct diag *d)
 {
 	struct copy cp;
-	struct inflight_ctx x = {&cp, 0};
-	char *state = NULL, *state_hex = NULL;
-	size_t state_len = 0;
+	uint64_t fp = s->jfp, offset = s->joffset;
+	size_t fp_len = s->jfp_len;
+	const char *path = s->jpath;
+	int finished = s->jfinished;
+	int pickups = 0;
+	int64_t top = s->hwm;
+	char *months = NULL;
+	char *state_hex = NULL;
 	long long unatt = 0, sys = 0;
 	char fphex[32], fplen[16], off[32], nlines[32], nmsg[32];
 	PGresult *r;
 
+	/*
+	 * synchronous_commit off: the rows and the cursor commit together,
+	 * so a commit lost in a crash loses both, and the next run simply
+	 * reads that batch again from the previous cursor.
+	 */
 	if (db_begin(s->c, d) ||
+	    db_cmd(s->c, d, "SET LOCAL synchronous_commit = off", 0, NULL) ||
 	    db_cmd(s->c, d,
 		   "CREATE TEMP TABLE IF NOT EXISTS tmp_pf (host text,"
 		   " queue_id text, accepted_us bigint, origin text,"
@@ -433,44 +554,86 @@ int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
 	if (copy_begin(&cp, s->c, "COPY tmp_pf FROM STDIN", d)) {
 		goto fail;
 	}
-	for (size_t i = 0; i < s->nmsgs; i++) {
-		copy_row_msg(&cp, &s->msgs[i]);
+	s->nmonths = 0;
+	for (size_t i = 0; i < s->jnmsgs; i++) {
+		copy_row_msg(s, &cp, &s->jmsgs[i]);
+		top = top > s->jmsgs[i].accepted_us ? top
+						    : s->jmsgs[i].accepted_us;
+		pickups |= s->jmsgs[i].origin == PFTRACK_PICKUP &&
+			   !s->jmsgs[i].in_flight;
 	}
-	pftrack_in_flight(t, copy_inflight, &x);
+	for (size_t i = 0; i < s->jninfl; i++) {
+		copy_row_msg(s, &cp, &s->jinfl[i]);
+		top = top > s->jinfl[i].accepted_us ? top
+						    : s->jinfl[i].accepted_us;
+	}
 	if (copy_end(&cp, 0)) {
 		goto fail;
 	}
-	/* Monthly partitions for the months of the batch. */
-	if (db_cmd(s->c, d,
-		   "SELECT releve_ensure_month_partition('outbound_messages', m)"
-		   " FROM (SELECT DISTINCT date_trunc('month',"
-		   "  to_timestamp(accepted_us / 1e6) AT TIME ZONE 'UTC')"
-		   "  AT TIME ZONE 'UTC' AS m FROM tmp_pf) x", 0, NULL)) {
-		goto fail;
+	/* Monthly partitions for the months of the batch, as noted while
+	 * copying (cheaper than a pass over tmp_pf). */
+	if (s->nmonths) {
+		size_t len = 1;
+
+		months = xmalloc(s->nmonths * 64 + 2);
+		months[0] = '{';
+		for (size_t i = 0; i < s->nmonths; i++) {
+			char one[64];
+			int n = snprintf(one, sizeof(one),
+					 "%s%ld-%02ld-01T00:00:00Z",
+					 i ? "," : "", s->months[i] / 12,
+					 s->months[i] % 12 + 1);
+
+			memcpy(months + len, one, (size_t)n);
+			len += (size_t)n;
+		}
+		months[len++] = '}';
+		months[len] = '\0';
+
+		const char *p[1] = {months};
+
+		if (db_cmd(s->c, d,
+			   "SELECT releve_ensure_month_partition("
+			   "'outbound_messages', m)"
+			   " FROM unnest($1::timestamptz[]) m", 1, p)) {
+			goto fail;
+		}
 	}
 	{
-		const char *p[1] = {s->tz};
+		char hwm[32];
+		const char *p[2] = {s->tz, hwm};
 
-		r = db_exec(s->c, d, upsert_sql, 1, p);
+		snprintf(hwm, sizeof(hwm), "%" PRId64,
+			 fast ? s->hwm : INT64_MAX);
+		for (int k = 0; k < 1 + fast; k++) {
+			r = db_exec(s->c, d, k ? insert_sql : upsert_sql, 2, p);
+			if (!r) {
+				goto fail;
+			}
+			unatt += atoll(db_get(r, 0, "unattributed"));
+			PQclear(r);
+		}
+	}
+	if (pickups) {
+		r = db_exec(s->c, d, system_sql, 0, NULL);
 		if (!r) {
 			goto fail;
 		}
-		unatt = atoll(db_get(r, 0, "unattributed"));
-		sys = atoll(db_get(r, 0, "system"));
+		sys = atoll(PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
 	if (db_cmd(s->c, d, rollup_sql, 0, NULL)) {
 		goto fail;
 	}
-	if (s->nrejs) {
+	if (s->jnrejs) {
 		if (copy_begin(&cp, s->c, "COPY tmp_pf_rej FROM STDIN", d)) {
 			goto fail;
 		}
-		for (size_t i = 0; i < s->nrejs; i++) {
-			copy_text(&cp, s->rejs[i].host);
-			copy_int(&cp, s->rejs[i].when_us);
-			copy_text(&cp, s->rejs[i].kind);
-			copy_text(&cp, s->rejs[i].who);
+		for (size_t i = 0; i < s->jnrejs; i++) {
+			copy_text(&cp, s->jrejs[i].host);
+			copy_int(&cp, s->jrejs[i].when_us);
+			copy_text(&cp, s->jrejs[i].kind);
+			copy_text(&cp, s->jrejs[i].who);
 			copy_row(&cp);
 		}
 		if (copy_end(&cp, 0)) {
@@ -488,13 +651,12 @@ int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
 			goto fail;
 		}
 	}
-	pftrack_save(t, &state, &state_len);
-	state_hex = hex_bytea(state, state_len);
+	state_hex = hex_bytea(s->jstate, s->jstate_len);
 	snprintf(fphex, sizeof(fphex), "%016" PRIx64, fp);
 	snprintf(fplen, sizeof(fplen), "%zu", fp_len);
 	snprintf(off, sizeof(off), "%" PRIu64, offset);
-	snprintf(nlines, sizeof(nlines), "%lld", lines);
-	snprintf(nmsg, sizeof(nmsg), "%zu", s->nmsgs);
+	snprintf(nlines, sizeof(nlines), "%lld", s->jlines);
+	snprintf(nmsg, sizeof(nmsg), "%zu", s->jnmsgs);
 	{
 		const char *p[7] = {s->id,	fphex, fplen, off,
 				    state_hex, nlines, nmsg};
@@ -543,20 +705,99 @@ int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
 	s->has_cur = 1;
 	s->cur_fp = fp;
 	s->cur_fp_len = fp_len;
-	s->totals.messages += (long long)s->nmsgs + x.n;
-	s->totals.rejects += (long long)s->nrejs;
+	s->totals.messages += (long long)(s->jnmsgs + s->jninfl);
+	s->totals.rejects += (long long)s->jnrejs;
 	s->totals.unattributed += unatt;
 	s->totals.system += sys;
 	s->totals.commits++;
-	clear_batch(s);
-	free(state);
+	s->hwm = top;
+	s->has_hwm = 1;
+	clear_job(s);
 	free(state_hex);
+	free(months);
 	return 0;
 fail:
 	db_rollback(s->c);
-	free(state);
+	if (!fast) {
+		clear_job(s);
+	}
 	free(state_hex);
+	free(months);
 	return -1;
+}
+
+static int run_job(struct pfstore *s, struct diag *d)
+{
+	if (s->has_hwm) {
+		struct diag fd = DIAG_INIT;
+		int rc = run_job1(s, 1, &fd);
+
+		diag_free(&fd);
+		if (rc == 0) {
+			return 0;
+		}
+	}
+	return run_job1(s, 0, d);
+}
+
+static void *job_thread(void *arg)
+{
+	struct pfstore *s = arg;
+
+	s->thread_rc = run_job(s, &s->thread_diag);
+	return NULL;
+}
+
+int pfstore_sync(struct pfstore *s, struct diag *d)
+{
+	if (!s || !s->running) {
+		return 0;
+	}
+	pthread_join(s->thread, NULL);
+	s->running = 0;
+	diag_move(d, &s->thread_diag);
+	return s->thread_rc;
+}
+
+int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
+		   size_t fp_len, const char *path, uint64_t offset,
+		   int finished, long long lines, int background,
+		   struct diag *d)
+{
+	void *tmp;
+	size_t n;
+
+	/* One job at a time, and none after a failed one. */
+	if (pfstore_sync(s, d) != 0) {
+		return -1;
+	}
+	/* The batch becomes the job; the job's emptied arrays, the batch. */
+	tmp = s->jmsgs, s->jmsgs = s->msgs, s->msgs = tmp;
+	n = s->jnmsgs, s->jnmsgs = s->nmsgs, s->nmsgs = n;
+	n = s->jcapmsgs, s->jcapmsgs = s->capmsgs, s->capmsgs = n;
+	tmp = s->jrejs, s->jrejs = s->rejs, s->rejs = tmp;
+	n = s->jnrejs, s->jnrejs = s->nrejs, s->nrejs = n;
+	n = s->jcaprejs, s->jcaprejs = s->caprejs, s->caprejs = n;
+	/* What depends on the tracker is taken now, since it goes on. */
+	pftrack_in_flight(t, copy_inflight, s);
+	pftrack_save(t, &s->jstate, &s->jstate_len);
+	s->jfp = fp;
+	s->jfp_len = fp_len;
+	s->jpath = xstrdup(path);
+	s->joffset = offset;
+	s->jfinished = finished;
+	s->jlines = lines;
+	if (background &&
+	    pthread_create(&s->thread, NULL, job_thread, s) == 0) {
+		s->running = 1;
+		return 0;
+	}
+	return run_job(s, d);
+}
+
+size_t pfstore_pending(const struct pfstore *s)
+{
+	return s->nmsgs;
 }
 
 const struct pfstore_totals *pfstore_totals(const struct pfstore *s)

@@ -85,7 +85,6 @@ CREATE TABLE storage_mailbox_daily (
     day         date NOT NULL,
     customer_id text,
     max_bytes   bigint NOT NULL,
-    samples     integer NOT NULL,
     PRIMARY KEY (mailbox, day)
 );
 
