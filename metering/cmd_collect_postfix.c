@@ -18,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collect.h"
 #include "common/cli.h"
+#include "common/commands.h"
 #include "common/db.h"
 #include "common/jsonout.h"
 #include "common/linereader.h"
@@ -74,6 +76,9 @@ static const char help[] =
 	"  -m, --max-age DAYS       close messages not finished after DAYS of\n"
 	"                           log time (default 7)\n"
 	"  -P, --no-progress        no progress line on a terminal\n"
+	"  -Q, --quota-check        after each commit, run `releve quota check`\n"
+	"                           for the day of the last line read (notices,\n"
+	"                           blocks), at most once per commit interval\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"Exit status: 0 done, 1 failure (nothing of the failed batch stored;\n"
@@ -82,7 +87,7 @@ static const char help[] =
 struct opts {
 	const char *db, *host, *source, *local_domains;
 	enum pflog_format format;
-	int dry, json, stats, follow, year, progress;
+	int dry, json, stats, follow, year, progress, quota_check;
 	double interval;
 	int64_t max_age_us;
 	const char **filters, **ignores;
@@ -106,6 +111,7 @@ struct run {
 	int64_t last_us;
 	double last_commit, last_progress, started;
 	long long lines_at_commit; /* r->st.lines at the last commit */
+	double last_quota;	   /* when the quota check last ran */
 	uint64_t total_bytes, done_bytes;
 	struct pflog_str host; /* --host, or empty */
 	char *out;	       /* print_msg's line */
@@ -418,6 +424,63 @@ static int lr_hash(void *arg, size_t n, uint64_t *fp)
  */
 #define BATCH 32768
 
+/*
+ * --quota-check: after a commit in the foreground, judge the day of the
+ * last line read with `releve quota check --at` (notices, blocks), at
+ * most once per commit interval.  The check runs in a child process of
+ * this binary (fork, then the quota command's own function): metering/
+ * and billing/ stay apart, the child has its own connection, and no
+ * connection string ever goes on a command line.  No commit thread runs
+ * at that point (a foreground commit waited for it).
+ */
+static void run_quota_check(struct run *r)
+{
+	double t = now_s();
+	pid_t pid;
+	int st;
+
+	if (!r->o->quota_check || !r->last_us ||
+	    (r->last_quota > 0 && t - r->last_quota < r->o->interval)) {
+		return;
+	}
+	r->last_quota = t;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, WHO ": quota check: fork: %s\n", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		time_t s = (time_t)(r->last_us / 1000000);
+		struct tm tm;
+		char at[40];
+		char *argv[8];
+		int n = 0;
+
+		gmtime_r(&s, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		argv[n++] = (char *)"quota";
+		argv[n++] = (char *)"check";
+		argv[n++] = (char *)"--at";
+		argv[n++] = at;
+		if (r->o->db) {
+			argv[n++] = (char *)"--db";
+			argv[n++] = (char *)r->o->db;
+		}
+		argv[n] = NULL;
+		st = cmd_quota(n, argv);
+		fflush(NULL);
+		_exit(st);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, WHO ": quota check failed (the collection goes "
+				"on; the next commit tries again)\n");
+		r->last_quota = 0;
+	}
+}
+
 /* background: see pfstore_commit(); its failure shows at the next one. */
 static int commit(struct run *r, struct linereader *lr, const char *path,
 		  int finished, int background)
@@ -452,6 +515,9 @@ static int commit(struct run *r, struct linereader *lr, const char *path,
 		return -1;
 	}
 	r->lines_at_commit = r->st.lines;
+	if (!background) {
+		run_quota_check(r);
+	}
 	return 0;
 }
 
@@ -670,6 +736,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"local-domains", required_argument, NULL, 'l'},
 		{"max-age", required_argument, NULL, 'm'},
 		{"no-progress", no_argument, NULL, 'P'},
+		{"quota-check", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -680,7 +747,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->interval = 5;
 	o->max_age_us = 7LL * 86400 * 1000000;
 	o->progress = cli_stderr_tty();
-	while ((c = getopt_long(argc, argv, "d:njsf:H:S:Fi:z:y:r:I:l:m:Ph", lo,
+	while ((c = getopt_long(argc, argv, "d:njsf:H:S:Fi:z:y:r:I:l:m:PQh", lo,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -755,6 +822,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->max_age_us = (int64_t)days * 86400 * 1000000;
 			break;
 		}
+		case 'Q':
+			o->quota_check = 1;
+			break;
 		case 'P':
 			o->progress = 0;
 			break;
@@ -771,6 +841,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (o->json && !o->dry) {
 		return cli_usage("collect postfix", "--json-lines goes with "
 				 "--dry-run");
+	}
+	if (o->quota_check && o->dry) {
+		return cli_usage("collect postfix", "--quota-check needs the "
+				 "database: it does not go with --dry-run");
 	}
 	if (o->follow && o->dry) {
 		return cli_usage("collect postfix", "--follow stores: it does "

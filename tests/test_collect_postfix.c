@@ -627,6 +627,53 @@ static void test_pflogsumm_crosscheck(void **state)
 	json_decref(reused);
 }
 
+/*
+ * --quota-check: a commit runs the quota check for the day of the last
+ * line.  C-1001 (plan M, 500 recipients a day) sends 600 remote
+ * recipients on 2026-10-20: over the quota, under twice it: one "over"
+ * notice, through the sendmail command of RELEVE_SENDMAIL.
+ */
+static void test_quota_check_after_commit(void **state)
+{
+	(void)state;
+	char *log, *mail, *script, *err, *v;
+
+	reset();
+	mail = xasprintf("%s/sent-mail", test_tmpdir());
+	unlink(mail);
+	script = xasprintf("cat >> '%s'", mail);
+	log = xstrdup(test_write_file("over.log",
+		"2026-10-20T10:00:00+02:00 mx.test postfix/submission/smtpd[1]: "
+		"ABC123DEF0: client=x[192.0.2.1], sasl_method=PLAIN, "
+		"sasl_username=contact@menuiserie-lambert.fr\n"
+		"2026-10-20T10:00:01+02:00 mx.test postfix/qmgr[2]: ABC123DEF0: "
+		"from=<contact@menuiserie-lambert.fr>, size=1000, nrcpt=600 "
+		"(queue active)\n"));
+	setenv("RELEVE_SENDMAIL", script, 1);
+	assert_int_equal(run_collect(&err, "--source", "quota", "--quota-check",
+				     log, NULL), 0);
+	unsetenv("RELEVE_SENDMAIL");
+	free(err);
+	v = testdb_value(db, "SELECT string_agg(customer_id || ' ' || level"
+			     " || ' ' || day, ',') FROM quota_notices");
+	assert_non_null(v);
+	assert_string_equal(v, "C-1001 over 2026-10-20");
+	free(v);
+	char *text = test_read_file(mail);
+
+	assert_non_null(text);
+	assert_non_null(strstr(text, "compta@menuiserie-lambert.fr"));
+	free(text);
+	/* With --dry-run it is a usage error. */
+	assert_int_equal(run_collect(&err, "--dry-run", "--quota-check", log,
+				     NULL), 2);
+	free(err);
+	testdb_exec(db, "DELETE FROM quota_notices");
+	free(log);
+	free(mail);
+	free(script);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_follow),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pflogsumm_crosscheck),
+		cmocka_unit_test(test_quota_check_after_commit),
 	};
 
 	return cmocka_run_group_tests_name("collect_postfix", tests, setup,
