@@ -4,7 +4,8 @@
 # same input in the same run (wc -l), since the machines are shared and
 # noisy: compare the ratios more than the absolute numbers.
 #
-#   bench/run.sh [SECTION...]   sections: postfix dovecot rollup (default: all)
+#   bench/run.sh [SECTION...]   sections: postfix dovecot rollup rate
+#                               (default: all)
 #
 # Sizes can be lowered for a quick look: BENCH_MESSAGES (1000000),
 # BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000); BENCH_WORK sets the
@@ -20,7 +21,7 @@ mkdir -p "$work"
 MESSAGES=${BENCH_MESSAGES:-1000000}
 MAILBOXES=${BENCH_MAILBOXES:-1000000}
 CUSTOMERS=${BENCH_CUSTOMERS:-100000}
-sections=${*:-postfix dovecot rollup}
+sections=${*:-postfix dovecot rollup rate}
 
 # A cluster of the benchmark's own.
 pgdir=$work/pg
@@ -152,6 +153,36 @@ SQL
 	$R rollup storage --period 2026-10
 	t1=$(now)
 	echo "rollup of 2026-10: $(secs "$t0" "$t1")s (target under 30 s)"
+	;;
+rate)
+	echo "== Rating a month for $CUSTOMERS customers (releve rate --json)"
+	fresh_db
+	psql -X -q -v ON_ERROR_STOP=1 -v n="$CUSTOMERS" <<'SQL'
+INSERT INTO customers (id, name, kind, address_line1, postal_code, city, country, billing_email)
+SELECT 'B-' || i, 'Customer ' || i, 'individual', '1 rue', '75011', 'Paris', 'FR',
+       'c' || i || '@bench.example' FROM generate_series(1, :n) i;
+INSERT INTO domains SELECT 'd' || i || '.bench.example', 'B-' || i
+  FROM generate_series(1, :n) i;
+INSERT INTO mailboxes (address, login, domain, customer_id)
+SELECT 'u@d' || i || '.bench.example', 'u@d' || i || '.bench.example',
+       'd' || i || '.bench.example', 'B-' || i FROM generate_series(1, :n) i;
+INSERT INTO subscriptions (customer_id, plan_code, start_date)
+SELECT 'B-' || i, (ARRAY['S','M','L','XL'])[1 + i % 4], '2026-09-01'
+  FROM generate_series(1, :n) i;
+INSERT INTO usage_daily (customer_id, mailbox, day, out_messages, out_recipients, out_recipients_local)
+SELECT 'B-' || i, 'u@d' || i || '.bench.example', d, 20, 50 + (hashtext(i || '-' || d) & 255), 5
+  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
+INSERT INTO storage_customer_daily (customer_id, day, storage_bytes, mailboxes, sampled, carried, gaps, carry_days)
+SELECT 'B-' || i, d, (hashtext(i || 's') & 1073741823)::bigint * 16, 1, 1, 0, 0, 7
+  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
+ANALYZE;
+SQL
+	t0=$(now)
+	$R rate --period 2026-10 --json >"$work/rating.json"
+	t1=$(now)
+	echo "rate 2026-10: $(secs "$t0" "$t1")s for $CUSTOMERS customers," \
+		"$(rate "$CUSTOMERS" "$(secs "$t0" "$t1")") customers/s" \
+		"(target: 100,000 in under 10 s)"
 	;;
 *)
 	echo "bench/run.sh: unknown section '$s'" >&2

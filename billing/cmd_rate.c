@@ -190,35 +190,25 @@ static void print_table(const char *customer, const char *name,
 	       r->advice.plan->code, r->advice.covers ? "" : ", not covering");
 }
 
-/*
- * Rate one customer: 0 (printed, or appended to array), 1 when it has no
- * subscription in the month, -1 on error.
- */
-static int rate_one(struct ctx *x, const char *customer, int json,
+/* Rate one customer's month: 0 (printed, or appended to array), -1. */
+static int rate_one(struct ctx *x, const struct rate_db_month *mo, int json,
 		    json_t *array, struct diag *d)
 {
-	struct rate_db_month mo;
 	struct rate_input in;
 	struct rate_result res;
-	int rc = rate_db_month_load(x->c, customer, x->mo.y, x->mo.m, 0, &x->t,
-				    &x->rates, x->seller_country, &mo, d);
 
-	if (rc != 0) {
-		return rc;
-	}
-	rate_db_month_input(&mo, &x->t, &in);
+	rate_db_month_input(mo, &x->t, &in);
 	if (rate_month(&in, &res, d) != 0) {
-		rate_db_month_free(&mo);
 		return -1;
 	}
 	if (json) {
-		json_array_append_new(array, to_json(customer, x, &mo.vat,
-						     mo.language, &res));
+		json_array_append_new(array, to_json(mo->customer, x, &mo->vat,
+						     mo->language, &res));
 	} else {
-		print_table(customer, mo.name, x, &mo.vat, mo.language, &res);
+		print_table(mo->customer, mo->name, x, &mo->vat, mo->language,
+			    &res);
 	}
 	rate_result_free(&res);
-	rate_db_month_free(&mo);
 	return 0;
 }
 
@@ -237,7 +227,8 @@ int cmd_rate(int argc, char **argv)
 	struct ctx x;
 	int c, json = 0, y, m, rc = EXIT_FAIL, failed = 0, tr;
 	json_t *array = json_array();
-	PGresult *r = NULL;
+	struct rate_db_batch batch;
+	int opened = 0, rated = 0;
 
 	memset(&x, 0, sizeof(x));
 	while ((c = getopt_long(argc, argv, "p:c:jd:h", opts, NULL)) != -1) {
@@ -288,35 +279,35 @@ int cmd_rate(int argc, char **argv)
 	if (rate_db_seller_country(x.c, x.seller_country, &d) != 0) {
 		goto out;
 	}
-	{
-		const char *p[3] = {x.mo.first, x.mo.next, customer};
-
-		r = db_exec(x.c, &d,
-			    "SELECT DISTINCT customer_id FROM subscriptions"
-			    " WHERE start_date < $2::date"
-			    " AND (end_date IS NULL OR end_date > $1::date)"
-			    " AND ($3::text IS NULL OR customer_id = $3)"
-			    " ORDER BY 1", 3, p);
-		if (!r) {
-			goto out;
-		}
+	if (rate_db_batch_open(x.c, customer, y, m, 0, &x.t, &x.rates,
+			       x.seller_country, &batch, &d) != 0) {
+		goto out;
 	}
-	if (customer && PQntuples(r) == 0) {
+	opened = 1;
+	for (;;) {
+		struct diag one = DIAG_INIT;
+		struct rate_db_month mo;
+		int got = rate_db_batch_next(&batch, &mo, &one);
+
+		if (got == 1) {
+			diag_free(&one);
+			break;
+		}
+		if (got < 0 || rate_one(&x, &mo, json, array, &one) < 0) {
+			failed++;
+			for (size_t k = 0; k < one.n; k++) {
+				diag_add(&d, "%s: %s", mo.customer ? mo.customer
+						       : "?", one.msg[k]);
+			}
+		}
+		rated += got == 0;
+		rate_db_month_free(&mo);
+		diag_free(&one);
+	}
+	if (customer && rated == 0 && failed == 0) {
 		diag_add(&d, "customer '%s' has no subscription in %s",
 			 customer, period);
 		goto out;
-	}
-	for (int i = 0; i < PQntuples(r); i++) {
-		struct diag one = DIAG_INIT;
-		const char *id = PQgetvalue(r, i, 0);
-
-		if (rate_one(&x, id, json, array, &one) < 0) {
-			failed++;
-			for (size_t k = 0; k < one.n; k++) {
-				diag_add(&d, "%s: %s", id, one.msg[k]);
-			}
-		}
-		diag_free(&one);
 	}
 	if (json) {
 		json_t *doc = customer ? json_array_get(array, 0) : array;
@@ -331,7 +322,9 @@ int cmd_rate(int argc, char **argv)
 out:
 	diag_print(&d, stderr, WHO);
 	diag_free(&d);
-	PQclear(r);
+	if (opened) {
+		rate_db_batch_close(&batch);
+	}
 	tariff_free(&x.t);
 	vat_db_rates_free(&x.rates);
 	db_close(x.c);

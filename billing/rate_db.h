@@ -14,16 +14,46 @@
 #include "tariff.h"
 #include "vat.h"
 
+struct rate_db_batch; /* below */
+
 struct rate_db_month {
+	const char *customer; /* the id (batch: valid while the batch is) */
 	int year, month, ndays;
 	char *name;	/* the customer's name */
 	char *language; /* "fr" | "en" */
-	struct rate_sub *subs;
+	struct rate_sub *subs; /* .plan borrowed from the batch */
 	size_t nsubs;
 	struct rate_day days[RATE_MAX_DAYS];
 	struct vat_decision vat;
-	PGresult *keep; /* subs[].plan point into it */
+	struct rate_db_batch *batch; /* owned by rate_db_month_load's result */
 };
+
+/*
+ * A month read for many customers at once (four queries), handed out one
+ * customer at a time in id order.  Open, then next until it returns 1,
+ * freeing each month with rate_db_month_free; close at the end.  The
+ * months borrow strings from the batch.
+ */
+struct rate_db_batch {
+	int y, m, ndays, upto;
+	char first[32], last[32], next[32];
+	char seller[3];
+	const struct tariff *t;
+	const struct vat_rates *rates;
+	PGresult *cust, *subs, *out, *sto;
+	int ci, si, oi, ti; /* cursors */
+};
+
+/* customer NULL: every customer with a subscription in the month. */
+int rate_db_batch_open(PGconn *c, const char *customer, int y, int m,
+		       int upto, const struct tariff *t,
+		       const struct vat_rates *rates, const char *seller_cc,
+		       struct rate_db_batch *b, struct diag *d);
+/* 0 and *mo; 1 when there is no customer left; -1 with a message (the
+ * customer is skipped: calling next again goes on with the others). */
+int rate_db_batch_next(struct rate_db_batch *b, struct rate_db_month *mo,
+		       struct diag *d);
+void rate_db_batch_close(struct rate_db_batch *b);
 
 /* The day's count in the tariff's unit: recipients (without the local
  * ones unless the tariff counts them) or messages. */
