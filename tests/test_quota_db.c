@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -264,7 +265,21 @@ static int postmap(const char *key, const char *map, char **out)
 	size_t n;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "postmap -q '%s' '%s' 2>&1", key, map);
+	/* A configuration folder of the test's own: a freshly installed
+	 * Postfix has no /etc/postfix/main.cf, without which postmap stops;
+	 * an empty one means Postfix's defaults. */
+	char cfdir[256], cf[300];
+
+	snprintf(cfdir, sizeof(cfdir), "%s/postfix-conf", test_tmpdir());
+	mkdir(cfdir, 0755);
+	snprintf(cf, sizeof(cf), "%s/main.cf", cfdir);
+	FILE *f = fopen(cf, "a");
+
+	if (f) {
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "postmap -c '%s' -q '%s' '%s' 2>&1", cfdir,
+		 key, map);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(buf, 1, sizeof(buf) - 1, p);
