@@ -114,27 +114,28 @@ static long count(const char *sql)
 static void usage(const char *customer, const char *mailbox, const char *day,
 		  int rcpt, int local)
 {
-	char sql[512];
+	char r[16], l[16];
+	const char *p[5] = {customer, mailbox, day, r, l};
 
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO usage_daily (customer_id, mailbox, day,"
-		 " out_messages, out_recipients, out_recipients_local)"
-		 " VALUES ('%s', '%s', '%s', 1, %d, %d)"
-		 " ON CONFLICT (customer_id, day, mailbox) DO UPDATE SET"
-		 " out_recipients = EXCLUDED.out_recipients,"
-		 " out_recipients_local = EXCLUDED.out_recipients_local",
-		 customer, mailbox, day, rcpt, local);
-	testdb_exec(db, sql);
+	snprintf(r, sizeof(r), "%d", rcpt);
+	snprintf(l, sizeof(l), "%d", local);
+	testdb_exec_p(db,
+		      "INSERT INTO usage_daily (customer_id, mailbox, day,"
+		      " out_messages, out_recipients, out_recipients_local)"
+		      " VALUES ($1, $2, $3, 1, $4, $5)"
+		      " ON CONFLICT (customer_id, day, mailbox) DO UPDATE SET"
+		      " out_recipients = EXCLUDED.out_recipients,"
+		      " out_recipients_local = EXCLUDED.out_recipients_local",
+		      5, p);
 }
 
 /* Logins in the view as seen at a moment (releve.now). */
 static long blocked_at(const char *at)
 {
-	char sql[256];
+	const char *p[1] = {at};
 
-	snprintf(sql, sizeof(sql), "SELECT set_config('releve.now', '%s',"
-		 " false)", at);
-	free(testdb_value(db, sql));
+	free(testdb_value_p(db, "SELECT set_config('releve.now', $1, false)",
+			    1, p));
 	return count("SELECT count(*) FROM quota_blocked_logins");
 }
 
@@ -299,7 +300,7 @@ static void require_postmap(void)
 
 static void test_blockmap_unblock_and_postfix(void **state)
 {
-	char *out = NULL, *err = NULL, *map, *cf, *src, sql[256], *today;
+	char *out = NULL, *err = NULL, *map, *cf, *src, *today;
 	char *text, *dir, *pg;
 	int rc;
 
@@ -314,10 +315,16 @@ static void test_blockmap_unblock_and_postfix(void **state)
 	assert_non_null(strstr(out, "blocked 1 login until"));
 	free(out);
 	free(err);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM quota_blocks WHERE"
-		 " day = '%s' AND until = ((day + 1)::timestamp AT TIME ZONE"
-		 " 'Europe/Paris')", today);
-	assert_int_equal(count(sql), 1);
+	{
+		const char *p[1] = {today};
+		char *v = testdb_value_p(db, "SELECT count(*) FROM quota_blocks"
+					 " WHERE day = $1::date AND until ="
+					 " ((day + 1)::timestamp AT TIME ZONE"
+					 " 'Europe/Paris')", 1, p);
+
+		assert_string_equal(v, "1");
+		free(v);
+	}
 	assert_int_equal(count("SELECT count(*) FROM quota_blocked_logins"), 1);
 
 	/* status --json shows it. */
@@ -356,8 +363,12 @@ static void test_blockmap_unblock_and_postfix(void **state)
 	/* No temporary file left beside it. */
 	dir = strdup(map);
 	*strrchr(dir, '/') = '\0';
-	snprintf(sql, sizeof(sql), "ls '%s' | grep -q tmp", dir);
-	assert_int_not_equal(system(sql), 0);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q tmp", dir);
+		assert_int_not_equal(system(cmd), 0);
+	}
 	free(dir);
 
 	/* pgsql: the shipped table, pointed at the test database. */

@@ -102,14 +102,14 @@ static void ingest_ok(const char *at, const char *rows)
  * carry window carry), or "-" when the mailbox does not exist that day. */
 static char *day_of_carry(const char *mailbox, const char *day, int carry)
 {
-	char sql[512];
+	char c[16];
+	const char *p[3] = {day, c, mailbox};
 	char *v;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT bytes || '/' || state FROM storage_mailbox_days("
-		 "'%s', '%s'::date + 1, %d) WHERE mailbox = '%s'", day, day,
-		 carry, mailbox);
-	v = testdb_value(db, sql);
+	snprintf(c, sizeof(c), "%d", carry);
+	v = testdb_value_p(db, "SELECT bytes || '/' || state FROM"
+			   " storage_mailbox_days($1::date, $1::date + 1,"
+			   " $2::int) WHERE mailbox = $3", 3, p);
 	return v ? v : xstrdup("-");
 }
 
@@ -133,14 +133,11 @@ static void expect_day(const char *mailbox, const char *day, const char *want)
 /* The rolled-up customer day: "bytes mailboxes/sampled/carried/gaps". */
 static void customer_day(const char *cust, const char *day, const char *want)
 {
-	char sql[512];
-	char *v;
-
-	snprintf(sql, sizeof(sql),
-		 "SELECT storage_bytes || ' ' || mailboxes || '/' || sampled"
-		 " || '/' || carried || '/' || gaps FROM storage_customer_daily"
-		 " WHERE customer_id = '%s' AND day = '%s'", cust, day);
-	v = testdb_value(db, sql);
+	const char *p[2] = {cust, day};
+	char *v = testdb_value_p(db,
+		"SELECT storage_bytes || ' ' || mailboxes || '/' || sampled"
+		" || '/' || carried || '/' || gaps FROM storage_customer_daily"
+		" WHERE customer_id = $1 AND day = $2::date", 2, p);
 	assert_non_null(v);
 	assert_string_equal(v, want);
 	free(v);
@@ -347,28 +344,27 @@ static void test_rollup_agrees_with_definition(void **state)
 	static const char *const carries[] = {"0", "1", "3", "7", "30"};
 
 	for (size_t i = 0; i < sizeof(carries) / sizeof(carries[0]); i++) {
-		char sql[1024];
+		const char *p[1] = {carries[i]};
 		char *v;
 
 		assert_int_equal(test_run(NULL, NULL, NULL, "rollup", "storage",
 					  "--from", "2026-09-25", "--to",
 					  "2026-11-10", "--carry-days",
 					  carries[i], NULL), 0);
-		snprintf(sql, sizeof(sql),
+		v = testdb_value_p(db,
 			 "SELECT count(*) FROM ("
 			 " SELECT customer_id, day, sum(bytes) AS b,"
 			 "  count(*) AS n,"
 			 "  count(*) FILTER (WHERE state = 'sampled') AS s,"
 			 "  count(*) FILTER (WHERE state = 'carried') AS c,"
 			 "  count(*) FILTER (WHERE state = 'gap') AS g"
-			 " FROM storage_mailbox_days('2026-09-25', '2026-11-11', %s)"
+			 " FROM storage_mailbox_days('2026-09-25', '2026-11-11', $1::int)"
 			 " GROUP BY 1, 2"
 			 " EXCEPT"
 			 " SELECT customer_id, day, storage_bytes, mailboxes,"
 			 "  sampled, carried, gaps FROM storage_customer_daily"
 			 " WHERE day BETWEEN '2026-09-25' AND '2026-11-10') x",
-			 carries[i]);
-		v = testdb_value(db, sql);
+			 1, p);
 		assert_string_equal(v, "0");
 		free(v);
 		v = testdb_value(db, "SELECT count(*) FROM storage_customer_daily"

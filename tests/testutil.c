@@ -225,7 +225,19 @@ PGconn *testdb_open_empty(const char *name)
 
 char *testdb_value(PGconn *c, const char *sql)
 {
-	PGresult *r = PQexec(c, sql);
+	return testdb_value_p(c, sql, 0, NULL);
+}
+
+void testdb_exec(PGconn *c, const char *sql)
+{
+	testdb_exec_p(c, sql, 0, NULL);
+}
+
+char *testdb_value_p(PGconn *c, const char *sql, int n,
+		     const char *const *params)
+{
+	PGresult *r = n ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0)
+			: PQexec(c, sql);
 	char *v = NULL;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -241,9 +253,11 @@ char *testdb_value(PGconn *c, const char *sql)
 	return v;
 }
 
-void testdb_exec(PGconn *c, const char *sql)
+void testdb_exec_p(PGconn *c, const char *sql, int n,
+		   const char *const *params)
 {
-	PGresult *r = PQexec(c, sql);
+	PGresult *r = n ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0)
+			: PQexec(c, sql);
 	ExecStatusType st = PQresultStatus(r);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

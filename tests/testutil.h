@@ -42,5 +42,10 @@ PGconn *testdb_open_empty(const char *name);
 char *testdb_value(PGconn *c, const char *sql);
 /* Run SQL; fails the test on error. */
 void testdb_exec(PGconn *c, const char *sql);
+/* The same with $1..$n text parameters (never SQL built from values). */
+char *testdb_value_p(PGconn *c, const char *sql, int n,
+		     const char *const *params);
+void testdb_exec_p(PGconn *c, const char *sql, int n,
+		   const char *const *params);
 
 #endif
