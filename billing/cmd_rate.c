@@ -60,6 +60,8 @@ struct ctx {
 	struct tariff t;
 	struct vat_rates rates;
 	char seller_country[3];
+	int in_array; /* --json for every customer: an array */
+	long printed; /* customers printed */
 };
 
 static void month_init(struct month *mo, int y, int m)
@@ -190,9 +192,9 @@ static void print_table(const char *customer, const char *name,
 	       r->advice.plan->code, r->advice.covers ? "" : ", not covering");
 }
 
-/* Rate one customer's month: 0 (printed, or appended to array), -1. */
+/* Rate one customer's month: 0 (printed), -1. */
 static int rate_one(struct ctx *x, const struct rate_db_month *mo, int json,
-		    json_t *array, struct diag *d)
+		    struct diag *d)
 {
 	struct rate_input in;
 	struct rate_result res;
@@ -202,8 +204,20 @@ static int rate_one(struct ctx *x, const struct rate_db_month *mo, int json,
 		return -1;
 	}
 	if (json) {
-		json_array_append_new(array, to_json(mo->customer, x, &mo->vat,
-						     mo->language, &res));
+		/* Streamed one customer at a time: a month of 100,000
+		 * customers is never held whole in memory. */
+		json_t *o = to_json(mo->customer, x, &mo->vat, mo->language,
+				    &res);
+
+		if (x->in_array) {
+			fputs(x->printed ? ",\n" : "[\n", stdout);
+		}
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (!x->in_array) {
+			fputc('\n', stdout);
+		}
+		x->printed++;
+		json_decref(o);
 	} else {
 		print_table(mo->customer, mo->name, x, &mo->vat, mo->language,
 			    &res);
@@ -226,7 +240,6 @@ int cmd_rate(int argc, char **argv)
 	struct diag d = DIAG_INIT;
 	struct ctx x;
 	int c, json = 0, y, m, rc = EXIT_FAIL, failed = 0, tr;
-	json_t *array = json_array();
 	struct rate_db_batch batch;
 	int opened = 0, rated = 0;
 
@@ -247,22 +260,18 @@ int cmd_rate(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(help, stdout);
-			json_decref(array);
 			return EXIT_OK;
 		default:
-			json_decref(array);
 			return cli_usage("rate", "bad option");
 		}
 	}
 	if (optind != argc || !period || period_parse(period, &y, &m)) {
-		json_decref(array);
 		return cli_usage("rate", optind != argc
 			? "unexpected argument" : "--period YYYY-MM is required");
 	}
 	month_init(&x.mo, y, m);
 	x.c = session_open(WHO, db);
 	if (!x.c) {
-		json_decref(array);
 		return EXIT_FAIL;
 	}
 	tr = tariff_db_in_effect(x.c, x.mo.first, &x.t, &d);
@@ -284,6 +293,7 @@ int cmd_rate(int argc, char **argv)
 		goto out;
 	}
 	opened = 1;
+	x.in_array = json && !customer;
 	for (;;) {
 		struct diag one = DIAG_INIT;
 		struct rate_db_month mo;
@@ -293,7 +303,7 @@ int cmd_rate(int argc, char **argv)
 			diag_free(&one);
 			break;
 		}
-		if (got < 0 || rate_one(&x, &mo, json, array, &one) < 0) {
+		if (got < 0 || rate_one(&x, &mo, json, &one) < 0) {
 			failed++;
 			for (size_t k = 0; k < one.n; k++) {
 				diag_add(&d, "%s: %s", mo.customer ? mo.customer
@@ -309,14 +319,8 @@ int cmd_rate(int argc, char **argv)
 			 customer, period);
 		goto out;
 	}
-	if (json) {
-		json_t *doc = customer ? json_array_get(array, 0) : array;
-
-		if (doc) {
-			json_dumpf(doc, stdout, JSON_INDENT(2) |
-				   JSON_PRESERVE_ORDER);
-			fputc('\n', stdout);
-		}
+	if (x.in_array) {
+		fputs(x.printed ? "\n]\n" : "[]\n", stdout);
 	}
 	rc = failed ? EXIT_FAIL : EXIT_OK;
 out:
@@ -328,6 +332,5 @@ out:
 	tariff_free(&x.t);
 	vat_db_rates_free(&x.rates);
 	db_close(x.c);
-	json_decref(array);
 	return rc;
 }
