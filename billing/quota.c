@@ -205,75 +205,58 @@ char *quota_notice_format(const struct quota_notice *n)
 		      "Auto-Submitted: auto-generated\n"
 		      "X-Releve-Quota: %s %s %s\n\n",
 		  n->customer_id, n->day, quota_state_name(n->level));
-	if (fr) {
-		sb_printf(&b, "Bonjour,\n\n"
-			      "Le %s, le compte %s (%s) a envoyé %lld %s pour"
-			      " un quota journalier de %lld (formule %s"
-			      " « %s »), soit %lld %% du quota.\n\n",
-			  n->day, n->customer_id, n->customer_name,
-			  (long long)n->count, unit, (long long)n->quota,
-			  n->plan_code, n->plan_name, (long long)pct);
-		if (over) {
-			sb_printf(&b, "Le quota du jour est dépassé.  Les %d"
-				      " premiers jours de dépassement du mois"
-				      " sont tolérés ; au-delà, l'excédent est"
-				      " facturé.  Au-delà de %s fois le quota"
-				      " (%lld %s), l'envoi est suspendu jusqu'à"
-				      " minuit.\n\n",
-				  n->tolerated_days, block,
-				  (long long)block_at, unit);
-		} else {
-			sb_printf(&b, "Ce message vous prévient dès %s %% du"
-				      " quota.  Au-delà du quota, les %d"
-				      " premiers jours de dépassement du mois"
-				      " sont tolérés, l'excédent des suivants"
-				      " est facturé.\n\n",
-				  warn, n->tolerated_days);
-		}
-		if (n->advice) {
-			sb_printf(&b, "Si ce volume est habituel, la formule"
-				      " %s « %s » (%lld %s par jour) serait"
-				      " mieux adaptée.\n\n",
-				  n->advice->code, n->advice->name,
-				  (long long)n->advice->outbound_per_day,
-				  unit);
-		}
-		sb_printf(&b, "Ce message est envoyé automatiquement, au plus"
-			      " une fois par jour.\n");
+	/* One text in two languages: each paragraph picks its literal (the
+	 * compiler checks both against the same arguments). */
+	sb_printf(&b, fr ? "Bonjour,\n\n"
+			   "Le %s, le compte %s (%s) a envoyé %lld %s pour"
+			   " un quota journalier de %lld (formule %s"
+			   " « %s »), soit %lld %% du quota.\n\n"
+			 : "Hello,\n\n"
+			   "On %s, account %s (%s) sent %lld %s against a"
+			   " daily quota of %lld (plan %s \"%s\"), that is"
+			   " %lld %% of the quota.\n\n",
+		  n->day, n->customer_id, n->customer_name,
+		  (long long)n->count, unit, (long long)n->quota,
+		  n->plan_code, n->plan_name, (long long)pct);
+	if (over) {
+		sb_printf(&b, fr ? "Le quota du jour est dépassé.  Les %d"
+				   " premiers jours de dépassement du mois"
+				   " sont tolérés ; au-delà, l'excédent est"
+				   " facturé.  Au-delà de %s fois le quota"
+				   " (%lld %s), l'envoi est suspendu jusqu'à"
+				   " minuit.\n\n"
+				 : "Today's quota is exceeded.  The first"
+				   " %d over-quota days of the month are"
+				   " free; the excess of later ones is"
+				   " billed.  Beyond %s times the quota"
+				   " (%lld %s), sending is suspended until"
+				   " midnight.\n\n",
+			  n->tolerated_days, block, (long long)block_at, unit);
 	} else {
-		sb_printf(&b, "Hello,\n\n"
-			      "On %s, account %s (%s) sent %lld %s against a"
-			      " daily quota of %lld (plan %s \"%s\"), that is"
-			      " %lld %% of the quota.\n\n",
-			  n->day, n->customer_id, n->customer_name,
-			  (long long)n->count, unit, (long long)n->quota,
-			  n->plan_code, n->plan_name, (long long)pct);
-		if (over) {
-			sb_printf(&b, "Today's quota is exceeded.  The first"
-				      " %d over-quota days of the month are"
-				      " free; the excess of later ones is"
-				      " billed.  Beyond %s times the quota"
-				      " (%lld %s), sending is suspended until"
-				      " midnight.\n\n",
-				  n->tolerated_days, block,
-				  (long long)block_at, unit);
-		} else {
-			sb_printf(&b, "This notice is sent from %s %% of the"
-				      " quota.  Over the quota, the first %d"
-				      " over-quota days of the month are free;"
-				      " the excess of later ones is billed.\n\n",
-				  warn, n->tolerated_days);
-		}
-		if (n->advice) {
-			sb_printf(&b, "If this volume is usual for you, plan %s"
-				      " \"%s\" (%lld %s a day) would fit"
-				      " better.\n\n",
-				  n->advice->code, n->advice->name,
-				  (long long)n->advice->outbound_per_day,
-				  unit);
-		}
-		sb_printf(&b, "This message is sent automatically, at most"
-			      " once a day.\n");
+		sb_printf(&b, fr ? "Ce message vous prévient dès %s %% du"
+				   " quota.  Au-delà du quota, les %d"
+				   " premiers jours de dépassement du mois"
+				   " sont tolérés, l'excédent des suivants"
+				   " est facturé.\n\n"
+				 : "This notice is sent from %s %% of the"
+				   " quota.  Over the quota, the first %d"
+				   " over-quota days of the month are free;"
+				   " the excess of later ones is billed.\n\n",
+			  warn, n->tolerated_days);
 	}
+	if (n->advice) {
+		sb_printf(&b, fr ? "Si ce volume est habituel, la formule"
+				   " %s « %s » (%lld %s par jour) serait"
+				   " mieux adaptée.\n\n"
+				 : "If this volume is usual for you, plan %s"
+				   " \"%s\" (%lld %s a day) would fit"
+				   " better.\n\n",
+			  n->advice->code, n->advice->name,
+			  (long long)n->advice->outbound_per_day, unit);
+	}
+	sb_printf(&b, "%s", fr ? "Ce message est envoyé automatiquement, au"
+				 " plus une fois par jour.\n"
+			       : "This message is sent automatically, at"
+				 " most once a day.\n");
 	return b.s;
 }
