@@ -44,39 +44,18 @@ static const char show_help[] =
 
 static int seller_set(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"check", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL, *path, *name;
 	struct diag d = DIAG_INIT;
 	struct seller s;
-	int c, check = 0, changed = 0, rc;
+	int check, changed = 0, rc;
 	json_t *doc;
 	PGconn *conn;
 
-	while ((c = getopt_long(argc, argv, "d:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'h':
-			fputs(set_help, stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage("seller", "bad option");
-		}
+	rc = cli_file_command(argc, argv, "seller", "set", set_help, &db,
+			      &check, &path);
+	if (rc >= 0) {
+		return rc;
 	}
-	if (optind + 1 != argc) {
-		return cli_usage("seller", optind == argc ? "set: FILE.json "
-				 "expected" : "set: one file only");
-	}
-	path = argv[optind];
 	name = strcmp(path, "-") ? path : "<stdin>";
 	doc = jsonv_load_file(path, &d);
 	if (!doc || seller_from_json(&s, name, doc, &d) != 0) {

@@ -56,40 +56,19 @@ static const char show_help[] =
 
 static int tariff_load(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"check", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL, *path, *name;
 	struct diag d = DIAG_INIT;
 	struct tariff t;
 	enum tariff_store how;
-	int c, check = 0, rc;
+	int check, rc;
 	json_t *doc;
 	PGconn *conn;
 
-	while ((c = getopt_long(argc, argv, "d:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'h':
-			fputs(load_help, stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage("tariff", "bad option");
-		}
+	rc = cli_file_command(argc, argv, "tariff", "load", load_help, &db,
+			      &check, &path);
+	if (rc >= 0) {
+		return rc;
 	}
-	if (optind + 1 != argc) {
-		return cli_usage("tariff", optind == argc ? "load: FILE.json "
-				 "expected" : "load: one file only");
-	}
-	path = argv[optind];
 	name = strcmp(path, "-") ? path : "<stdin>";
 	doc = jsonv_load_file(path, &d);
 	if (!doc || tariff_from_json(&t, name, doc, &d) != 0) {

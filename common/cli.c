@@ -60,6 +60,45 @@ int cli_dispatch(const char *group, const char *help, const struct cli_sub *subs
 	return cli_usage(group, "unknown subcommand '%s'", argv[1]);
 }
 
+int cli_file_command(int argc, char **argv, const char *group,
+		     const char *sub, const char *help, const char **db,
+		     int *check, const char **path)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"check", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*db = NULL;
+	*check = 0;
+	*path = NULL;
+	while ((c = getopt_long(argc, argv, "d:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			*db = optarg;
+			break;
+		case 'n':
+			*check = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage(group, "bad option");
+		}
+	}
+	if (optind + 1 != argc) {
+		return cli_usage(group, "%s: %s", sub,
+				 optind == argc ? "FILE.json expected"
+						: "one file only");
+	}
+	*path = argv[optind];
+	return -1;
+}
+
 int cli_stderr_tty(void)
 {
 	return isatty(STDERR_FILENO);

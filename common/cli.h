@@ -34,6 +34,15 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_dispatch(const char *group, const char *help, const struct cli_sub *subs,
 		 int argc, char **argv);
+/*
+ * Options of a command that reads one document and stores it:
+ * `releve GROUP SUB FILE [--check] [--db CONNINFO]` (-n/--check,
+ * -d/--db, -h/--help printing help).  Returns -1 with *db, *check and
+ * *path set to go on, else the exit code to return (help, usage error).
+ */
+int cli_file_command(int argc, char **argv, const char *group,
+		     const char *sub, const char *help, const char **db,
+		     int *check, const char **path);
 /* Is stderr a terminal (progress lines)? */
 int cli_stderr_tty(void);
 
