@@ -11,6 +11,7 @@
  */
 #include "seller.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,7 +27,17 @@ static const char *const top_keys[] = {
 	"name", "legal_form", "capital", "address", "country", "siren",
 	"rcs", "vat_number", "iban", "bic", "email", "phone", "website",
 	"payment_terms_days", "payment_terms", "late_penalty_rate",
-	"recovery_indemnity", NULL,
+	"recovery_indemnity", "invoicing", "accounting", NULL,
+};
+static const char *const invoicing_keys[] = {
+	"invoice_series", "credit_series", "number_digits", NULL,
+};
+static const char *const accounting_keys[] = {
+	"journal_code", "journal_label", "customer_account",
+	"revenue_accounts", "vat_account", NULL,
+};
+static const char *const revenue_keys[] = {
+	"fee", "storage", "outbound", NULL,
 };
 static const char *const address_keys[] = {
 	"line1", "line2", "postal_code", "city", NULL,
@@ -233,6 +244,122 @@ static void check_terms(struct jsonv *v, json_t *doc, struct seller *s)
 	}
 }
 
+void seller_defaults(struct seller *s)
+{
+	snprintf(s->invoice_series, sizeof(s->invoice_series), "F");
+	snprintf(s->credit_series, sizeof(s->credit_series), "A");
+	s->number_digits = 6;
+	snprintf(s->journal_code, sizeof(s->journal_code), "VE");
+	snprintf(s->journal_label, sizeof(s->journal_label), "Ventes");
+	snprintf(s->account_customer, sizeof(s->account_customer), "411000");
+	snprintf(s->account_revenue[0], sizeof(s->account_revenue[0]),
+		 "706100");
+	snprintf(s->account_revenue[1], sizeof(s->account_revenue[1]),
+		 "706200");
+	snprintf(s->account_revenue[2], sizeof(s->account_revenue[2]),
+		 "706300");
+	snprintf(s->account_vat, sizeof(s->account_vat), "445710");
+}
+
+/* An optional short string matching a pattern into buf (kept when
+ * absent). */
+static void short_field(struct jsonv *v, json_t *o, const char *key,
+			char *buf, size_t len, const char *accept,
+			size_t minlen, const char *what)
+{
+	const char *x = jsonv_string(v, o, key, 0);
+
+	if (!x) {
+		return;
+	}
+	if (strlen(x) < minlen || strlen(x) >= len ||
+	    (accept && strspn(x, accept) != strlen(x))) {
+		jsonv_field_error(v, key, "\"%.40s\" is not %s", x, what);
+		return;
+	}
+	snprintf(buf, len, "%s", x);
+}
+
+#define LETTERS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#define DIGITS "0123456789"
+
+static void check_invoicing(struct jsonv *v, json_t *doc, struct seller *s)
+{
+	json_t *o = jsonv_object(v, doc, "invoicing", 0);
+	long long n;
+	size_t mark;
+
+	if (!o) {
+		return;
+	}
+	mark = jsonv_key(v, "invoicing");
+	jsonv_known_keys(v, o, invoicing_keys);
+	short_field(v, o, "invoice_series", s->invoice_series,
+		    sizeof(s->invoice_series), LETTERS, 1,
+		    "a series (1 to 8 letters, such as \"F\")");
+	short_field(v, o, "credit_series", s->credit_series,
+		    sizeof(s->credit_series), LETTERS, 1,
+		    "a series (1 to 8 letters, such as \"A\")");
+	if (!strcmp(s->invoice_series, s->credit_series)) {
+		jsonv_field_error(v, "credit_series", "\"%s\" is also the "
+				  "invoice series: credit notes need their "
+				  "own", s->credit_series);
+	}
+	if (jsonv_int(v, o, "number_digits", 0, 0, &n) == 0) {
+		if (n < 3 || n > 12) {
+			jsonv_field_error(v, "number_digits", "%lld is out of "
+					  "range (3 to 12)", n);
+		} else {
+			s->number_digits = (int)n;
+		}
+	}
+	jsonv_pop(v, mark);
+}
+
+static void check_accounting(struct jsonv *v, json_t *doc, struct seller *s)
+{
+	static const char acc[] = DIGITS LETTERS;
+	static const char *const what =
+		"an account number (1 to 20 digits and letters, such as "
+		"\"706100\")";
+	json_t *o = jsonv_object(v, doc, "accounting", 0), *r;
+	size_t mark;
+
+	if (!o) {
+		return;
+	}
+	mark = jsonv_key(v, "accounting");
+	jsonv_known_keys(v, o, accounting_keys);
+	short_field(v, o, "journal_code", s->journal_code,
+		    sizeof(s->journal_code), acc, 1,
+		    "a journal code (1 to 10 digits and letters)");
+	short_field(v, o, "journal_label", s->journal_label,
+		    sizeof(s->journal_label), NULL, 1,
+		    "a journal label (1 to 64 bytes)");
+	if (strpbrk(s->journal_label, "\t\r\n")) {
+		jsonv_field_error(v, "journal_label", "has a tab or a line "
+				  "break");
+	}
+	short_field(v, o, "customer_account", s->account_customer,
+		    sizeof(s->account_customer), acc, 1, what);
+	short_field(v, o, "vat_account", s->account_vat,
+		    sizeof(s->account_vat), acc, 1, what);
+	r = jsonv_object(v, o, "revenue_accounts", 0);
+	if (r) {
+		size_t m2 = jsonv_key(v, "revenue_accounts");
+
+		jsonv_known_keys(v, r, revenue_keys);
+		for (int i = 0; i < 3; i++) {
+			short_field(v, r, revenue_keys[i],
+				    s->account_revenue[i],
+				    sizeof(s->account_revenue[i]), acc, 1,
+				    what);
+		}
+		jsonv_pop(v, m2);
+	}
+	jsonv_pop(v, mark);
+}
+
 int seller_from_json(struct seller *s, const char *name, json_t *doc,
 		     struct diag *d)
 {
@@ -244,6 +371,7 @@ int seller_from_json(struct seller *s, const char *name, json_t *doc,
 	int got;
 
 	memset(s, 0, sizeof(*s));
+	seller_defaults(s);
 	jsonv_init(&v, name, d);
 	if (!json_is_object(doc)) {
 		jsonv_error(&v, "expected a JSON object (the seller)");
@@ -277,6 +405,8 @@ int seller_from_json(struct seller *s, const char *name, json_t *doc,
 	check_ids(&v, doc, s, kind);
 	check_contact(&v, doc, s);
 	check_terms(&v, doc, s);
+	check_invoicing(&v, doc, s);
+	check_accounting(&v, doc, s);
 	if (d->n != before) {
 		seller_free(s);
 		return -1;
@@ -322,6 +452,19 @@ json_t *seller_to_json(const struct seller *s)
 		money_format(buf, s->late_penalty_rate, 2));
 	set_str(doc, "recovery_indemnity",
 		money_format(buf, s->recovery_indemnity, 2));
+	json_object_set_new(doc, "invoicing", json_pack(
+		"{s:s, s:s, s:i}", "invoice_series", s->invoice_series,
+		"credit_series", s->credit_series, "number_digits",
+		s->number_digits));
+	json_object_set_new(doc, "accounting", json_pack(
+		"{s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s}",
+		"journal_code", s->journal_code,
+		"journal_label", s->journal_label,
+		"customer_account", s->account_customer,
+		"revenue_accounts", "fee", s->account_revenue[0],
+		"storage", s->account_revenue[1],
+		"outbound", s->account_revenue[2],
+		"vat_account", s->account_vat));
 	return doc;
 }
 

@@ -48,7 +48,22 @@ struct seller {
 	char *payment_terms;	/* "Paiement à 30 jours par virement" */
 	int64_t late_penalty_rate;  /* micro-units of percent: 12.15 % */
 	int64_t recovery_indemnity; /* micro-units, default 40.00 */
+	/* "invoicing": the number series (letters, 1..8 of [A-Za-z]) of
+	 * invoices ("F") and credit notes ("A"), and the digits of the
+	 * sequence (6: F2026-000123; more digits once a year passes
+	 * 10^digits - 1). */
+	char invoice_series[9], credit_series[9];
+	int number_digits; /* 3..12 */
+	/* "accounting": the FEC journal and accounts (digits, then letters
+	 * or digits, at most 20 characters). */
+	char journal_code[11], journal_label[65];
+	char account_customer[21];	 /* 411000 */
+	char account_revenue[3][21];	 /* fee, storage, outbound: 7061xx */
+	char account_vat[21];		 /* 445710 */
 };
+
+/* The defaults of "invoicing" and "accounting" set in s. */
+void seller_defaults(struct seller *s);
 
 enum seller_kind seller_kind_of(const char *legal_form);
 
