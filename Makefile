@@ -21,9 +21,9 @@ TESTS := $(sort $(wildcard tests/test_*.c))
 TESTLIB := $(filter-out $(TESTS),$(sort $(wildcard tests/*.c)))
 FUZZ := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-PKGS := libpq jansson zlib
+PKGS := libpq jansson zlib libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lhpdf -lm
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -lhpdf -lm -pthread
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -89,9 +89,9 @@ BENCHSRCS := $(sort $(wildcard bench/*.c))
 BENCHBINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHSRCS))
 benchtools: $(BENCHBINS)
 
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c $(B)/libreleve.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libreleve.a $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(TESTLIBOBJS) $(B)/libreleve.a
 	@mkdir -p $(dir $@)

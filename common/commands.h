@@ -15,5 +15,10 @@ int cmd_rollup(int argc, char **argv);   /* metering/cmd_rollup.c */
 int cmd_rate(int argc, char **argv);     /* billing/cmd_rate.c */
 int cmd_quota(int argc, char **argv);    /* billing/cmd_quota.c */
 int cmd_usage(int argc, char **argv);    /* reports/cmd_usage.c */
+int cmd_invoice(int argc, char **argv);  /* reports/cmd_invoice.c */
+int cmd_pricesheet(int argc, char **argv); /* reports/cmd_pricesheet.c */
+int cmd_export(int argc, char **argv);   /* reports/cmd_export.c */
+int cmd_serve(int argc, char **argv);    /* reports/cmd_serve.c */
+int cmd_token(int argc, char **argv);    /* reports/cmd_token.c */
 
 #endif

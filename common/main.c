@@ -28,6 +28,11 @@ static const char help[] =
 	"  rate      rate a month (prints, stores nothing)\n"
 	"  quota     check|status|unblock|blockmap: soft quotas, live\n"
 	"  usage     a customer's usage by day, domain or mailbox\n"
+	"  invoice   run|issue|credit|list|show|pdf: the monthly invoices\n"
+	"  pricesheet  the tariff grid as a one-page PDF\n"
+	"  export    journal|lines|vat|plans|fec: finance exports\n"
+	"  serve     the HTTP API for the customer panel\n"
+	"  token     create|list|revoke HTTP API tokens\n"
 	"  version   print the version\n"
 	"\n"
 	"Every command takes --help.  Database commands take --db CONNINFO\n"
@@ -44,7 +49,9 @@ static const struct {
 	{"seller", cmd_seller},     {"collect", cmd_collect},
 	{"rollup", cmd_rollup},	    {"rate", cmd_rate},
 	{"quota", cmd_quota},
-	{"usage", cmd_usage},
+	{"usage", cmd_usage},	    {"invoice", cmd_invoice},
+	{"pricesheet", cmd_pricesheet}, {"export", cmd_export},
+	{"serve", cmd_serve},	    {"token", cmd_token},
 };
 
 int main(int argc, char **argv)
