@@ -5,10 +5,12 @@
 # noisy: compare the ratios more than the absolute numbers.
 #
 #   bench/run.sh [SECTION...]   sections: postfix dovecot rollup rate
+#                               invoice invoice-full http
 #                               (default: all)
 #
 # Sizes can be lowered for a quick look: BENCH_MESSAGES (1000000),
-# BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000); BENCH_WORK sets the
+# BENCH_MAILBOXES (1000000), BENCH_CUSTOMERS (100000), BENCH_INVOICES
+# (10000); BENCH_WORK sets the
 # work folder (default build/bench; its own PostgreSQL cluster is in pg/),
 # BENCH_RELEVE the binary (default ./releve).
 set -eu
@@ -21,7 +23,7 @@ mkdir -p "$work"
 MESSAGES=${BENCH_MESSAGES:-1000000}
 MAILBOXES=${BENCH_MAILBOXES:-1000000}
 CUSTOMERS=${BENCH_CUSTOMERS:-100000}
-sections=${*:-postfix dovecot rollup rate}
+sections=${*:-postfix dovecot rollup rate invoice invoice-full http}
 
 # A cluster of the benchmark's own.
 pgdir=$work/pg
@@ -48,6 +50,30 @@ fresh_db() {
 	export PGDATABASE=bench
 	$R db migrate >/dev/null
 	$R tariff load examples/tariff.json >/dev/null
+}
+
+# A month (2026-10) of N customers: month_data N
+month_data() {
+	psql -X -q -v ON_ERROR_STOP=1 -v n="$1" <<'SQL'
+INSERT INTO customers (id, name, kind, address_line1, postal_code, city, country, billing_email)
+SELECT 'B-' || i, 'Customer ' || i, 'individual', '1 rue', '75011', 'Paris', 'FR',
+       'c' || i || '@bench.example' FROM generate_series(1, :n) i;
+INSERT INTO domains SELECT 'd' || i || '.bench.example', 'B-' || i
+  FROM generate_series(1, :n) i;
+INSERT INTO mailboxes (address, login, domain, customer_id)
+SELECT 'u@d' || i || '.bench.example', 'u@d' || i || '.bench.example',
+       'd' || i || '.bench.example', 'B-' || i FROM generate_series(1, :n) i;
+INSERT INTO subscriptions (customer_id, plan_code, start_date)
+SELECT 'B-' || i, (ARRAY['S','M','L','XL'])[1 + i % 4], '2026-09-01'
+  FROM generate_series(1, :n) i;
+INSERT INTO usage_daily (customer_id, mailbox, day, out_messages, out_recipients, out_recipients_local)
+SELECT 'B-' || i, 'u@d' || i || '.bench.example', d, 20, 50 + (hashtext(i || '-' || d) & 255), 5
+  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
+INSERT INTO storage_customer_daily (customer_id, day, storage_bytes, mailboxes, sampled, carried, gaps, carry_days)
+SELECT 'B-' || i, d, (hashtext(i || 's') & 1073741823)::bigint * 16, 1, 1, 0, 0, 7
+  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
+ANALYZE;
+SQL
 }
 
 for s in $sections; do
@@ -157,32 +183,79 @@ SQL
 rate)
 	echo "== Rating a month for $CUSTOMERS customers (releve rate --json)"
 	fresh_db
-	psql -X -q -v ON_ERROR_STOP=1 -v n="$CUSTOMERS" <<'SQL'
-INSERT INTO customers (id, name, kind, address_line1, postal_code, city, country, billing_email)
-SELECT 'B-' || i, 'Customer ' || i, 'individual', '1 rue', '75011', 'Paris', 'FR',
-       'c' || i || '@bench.example' FROM generate_series(1, :n) i;
-INSERT INTO domains SELECT 'd' || i || '.bench.example', 'B-' || i
-  FROM generate_series(1, :n) i;
-INSERT INTO mailboxes (address, login, domain, customer_id)
-SELECT 'u@d' || i || '.bench.example', 'u@d' || i || '.bench.example',
-       'd' || i || '.bench.example', 'B-' || i FROM generate_series(1, :n) i;
-INSERT INTO subscriptions (customer_id, plan_code, start_date)
-SELECT 'B-' || i, (ARRAY['S','M','L','XL'])[1 + i % 4], '2026-09-01'
-  FROM generate_series(1, :n) i;
-INSERT INTO usage_daily (customer_id, mailbox, day, out_messages, out_recipients, out_recipients_local)
-SELECT 'B-' || i, 'u@d' || i || '.bench.example', d, 20, 50 + (hashtext(i || '-' || d) & 255), 5
-  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
-INSERT INTO storage_customer_daily (customer_id, day, storage_bytes, mailboxes, sampled, carried, gaps, carry_days)
-SELECT 'B-' || i, d, (hashtext(i || 's') & 1073741823)::bigint * 16, 1, 1, 0, 0, 7
-  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
-ANALYZE;
-SQL
+	month_data "$CUSTOMERS"
 	t0=$(now)
 	$R rate --period 2026-10 --json >"$work/rating.json"
 	t1=$(now)
 	echo "rate 2026-10: $(secs "$t0" "$t1")s for $CUSTOMERS customers," \
 		"$(rate "$CUSTOMERS" "$(secs "$t0" "$t1")") customers/s" \
 		"(target: 100,000 in under 10 s)"
+	;;
+invoice)
+	n=${BENCH_INVOICES:-10000}
+	echo "== The monthly batch for $n customers: drafts, issue, PDF on one core"
+	fresh_db
+	$R seller set examples/seller.json >/dev/null
+	month_data "$n"
+	rm -rf "$work/pdf" && mkdir -p "$work/pdf"
+	t0=$(now)
+	rss_run=$(peak_rss $R invoice run --period 2026-10)
+	t1=$(now)
+	rss_pdf=$(peak_rss $R invoice issue --period 2026-10 --date 2026-11-05 \
+		--pdf-dir "$work/pdf" --jobs 1)
+	t2=$(now)
+	echo "invoice run (rate + drafts): $(secs "$t0" "$t1")s," \
+		"$(rate "$n" "$(secs "$t0" "$t1")") invoices/s, peak ${rss_run} MiB"
+	echo "invoice issue + PDF (1 job): $(secs "$t1" "$t2")s," \
+		"$(rate "$n" "$(secs "$t1" "$t2")") invoices/s, peak ${rss_pdf} MiB" \
+		"per process (target: at least 200 PDF/s on one core)"
+	echo "PDFs: $(ls "$work/pdf" | wc -l) files, $(du -sm "$work/pdf" | cut -f1) MiB"
+	;;
+invoice-full)
+	echo "== A $CUSTOMERS-customer month rated, issued and rendered (2 jobs)"
+	fresh_db
+	$R seller set examples/seller.json >/dev/null
+	month_data "$CUSTOMERS"
+	rm -rf "$work/pdf" && mkdir -p "$work/pdf"
+	t0=$(now)
+	$R invoice run --period 2026-10 --issue --date 2026-11-05 \
+		--pdf-dir "$work/pdf" --jobs 2 >/dev/null
+	t1=$(now)
+	echo "invoice run --issue --pdf-dir: $(secs "$t0" "$t1")s for" \
+		"$CUSTOMERS customers, $(rate "$CUSTOMERS" "$(secs "$t0" "$t1")")" \
+		"invoices/s (target: under 600 s)"
+	;;
+http)
+	# BENCH_HTTP_CUSTOMERS (10000), BENCH_HTTP_SECONDS (30),
+	# BENCH_HTTP_RATE (1000 req/s), BENCH_HTTP_THREADS (4).
+	n=${BENCH_HTTP_CUSTOMERS:-10000}
+	hsecs=${BENCH_HTTP_SECONDS:-30}
+	hrate=${BENCH_HTTP_RATE:-1000}
+	echo "== HTTP API: GET /v1/usage (month to date, 31 days) of one of" \
+		"$n customers at $hrate req/s for ${hsecs}s"
+	fresh_db
+	month_data "$n"
+	tok=$($R token create --customer B-42 --name bench | tail -n 1)
+	# Today is the last day of the data's month; the per-token limit is
+	# lifted (one token makes all the load).
+	RELEVE_TODAY=2026-10-31 $R serve --listen 127.0.0.1:0 \
+		--threads "${BENCH_HTTP_THREADS:-4}" --rate 0 --no-access-log \
+		2>"$work/serve.log" &
+	spid=$!
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+			"$work/serve.log")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { cat "$work/serve.log" >&2; kill "$spid"; exit 1; }
+	$G/httpbench --port "$port" --token "$tok" --path /v1/usage \
+		--connections 32 --rate "$hrate" --seconds "$hsecs" \
+		--pid "$spid" || echo "httpbench: some requests failed"
+	echo "(target: p99 under 20 ms, no error)"
+	kill -TERM "$spid"
+	wait "$spid" || echo "releve serve: exit status $?"
 	;;
 *)
 	echo "bench/run.sh: unknown section '$s'" >&2
