@@ -16,6 +16,7 @@
 
 #include "common/date.h"
 #include "common/db.h"
+#include "common/dbprep.h"
 #include "common/xalloc.h"
 
 int64_t rate_db_billable(const struct tariff *t, int64_t messages,
@@ -175,22 +176,86 @@ static int at(const PGresult *r, const int *row, const char *id)
 	return *row < PQntuples(r) && strcmp(PQgetvalue(r, *row, 0), id) == 0;
 }
 
+/* Days 1..upto of mo from the out column "day msgs rcpt local ...". */
+static void fill_out(struct rate_db_month *mo, const struct tariff *t,
+		     int upto, const char *p)
+{
+	int64_t v[4];
+
+	while (p && numbers(&p, v, 4)) {
+		if (v[0] >= 1 && v[0] <= upto) {
+			mo->days[v[0] - 1].outbound =
+				rate_db_billable(t, v[1], v[2], v[3]);
+		}
+	}
+}
+
+/* Days 1..upto of mo from the sto column "day bytes gaps ...". */
+static void fill_sto(struct rate_db_month *mo, int upto, const char *p)
+{
+	int64_t v[3];
+
+	while (p && numbers(&p, v, 3)) {
+		if (v[0] >= 1 && v[0] <= upto) {
+			mo->days[v[0] - 1].storage_bytes = v[1];
+			mo->days[v[0] - 1].storage_missing = v[2] > 0;
+		}
+	}
+}
+
+/* Subscription i of mo from its plan, start and end (NULL: open). */
+static void fill_sub(struct rate_db_month *mo, size_t i, const char *plan,
+		     const char *start, const char *end)
+{
+	mo->subs[i].plan = plan;
+	rate_day_of_month(mo->year, mo->month, start, &mo->subs[i].start);
+	mo->subs[i].end = RATE_OPEN;
+	if (end) {
+		rate_day_of_month(mo->year, mo->month, end, &mo->subs[i].end);
+	}
+}
+
+/* Name, language and VAT regime of mo from row i of r (customers). */
+static int fill_customer(struct rate_db_month *mo, const PGresult *r, int i,
+			 const char *seller, const struct tariff *t,
+			 const struct vat_rates *rates, struct diag *d)
+{
+	struct vat_customer vc;
+
+	vc.kind = db_get(r, i, "kind");
+	vc.country = db_get(r, i, "country");
+	vc.postal_code = db_get(r, i, "postal_code");
+	vc.vat_number = db_get(r, i, "vat_number");
+	mo->name = xstrdup(db_get(r, i, "name"));
+	mo->language = xstrdup(db_get(r, i, "language"));
+	return vat_decide(seller, &vc, t->vat_oss, vat_rates_lookup,
+			  (void *)rates, &mo->vat, d);
+}
+
+static void month_start(struct rate_db_month *mo, const char *id, int y,
+			int m, int ndays)
+{
+	mo->customer = id;
+	mo->year = y;
+	mo->month = m;
+	mo->ndays = ndays;
+	for (int i = 0; i < mo->ndays; i++) {
+		mo->days[i].storage_missing = 1;
+	}
+}
+
 int rate_db_batch_next(struct rate_db_batch *b, struct rate_db_month *mo,
 		       struct diag *d)
 {
 	const char *id;
-	struct vat_customer vc;
-	int first, n;
+	int first, n, ci;
 
 	memset(mo, 0, sizeof(*mo));
 	if (b->ci >= PQntuples(b->cust)) {
 		return 1;
 	}
 	id = PQgetvalue(b->cust, b->ci, 0);
-	mo->customer = id;
-	mo->year = b->y;
-	mo->month = b->m;
-	mo->ndays = b->ndays;
+	month_start(mo, id, b->y, b->m, b->ndays);
 	if (!at(b->subs, &b->si, id)) {
 		/* Impossible: the customers were chosen by subscription. */
 		diag_add(d, "%s: subscriptions changed while reading", id);
@@ -203,90 +268,99 @@ int rate_db_batch_next(struct rate_db_batch *b, struct rate_db_month *mo,
 	mo->subs = xcalloc((size_t)n, sizeof(*mo->subs));
 	mo->nsubs = (size_t)n;
 	for (int i = 0; i < n; i++) {
-		const char *end = db_get(b->subs, first + i, "e");
-
-		mo->subs[i].plan = db_get(b->subs, first + i, "plan_code");
-		rate_day_of_month(b->y, b->m, db_get(b->subs, first + i, "s"),
-				  &mo->subs[i].start);
-		mo->subs[i].end = RATE_OPEN;
-		if (end) {
-			rate_day_of_month(b->y, b->m, end, &mo->subs[i].end);
-		}
-	}
-	for (int i = 0; i < mo->ndays; i++) {
-		mo->days[i].storage_missing = 1;
+		fill_sub(mo, (size_t)i, db_get(b->subs, first + i, "plan_code"),
+			 db_get(b->subs, first + i, "s"),
+			 db_get(b->subs, first + i, "e"));
 	}
 	if (at(b->out, &b->oi, id)) {
-		int64_t v[4];
-		const char *p = PQgetvalue(b->out, b->oi++, 1);
-
-		while (numbers(&p, v, 4)) {
-			if (v[0] >= 1 && v[0] <= b->upto) {
-				mo->days[v[0] - 1].outbound =
-					rate_db_billable(b->t, v[1], v[2], v[3]);
-			}
-		}
+		fill_out(mo, b->t, b->upto, PQgetvalue(b->out, b->oi++, 1));
 	}
 	if (at(b->sto, &b->ti, id)) {
-		int64_t v[3];
-		const char *p = PQgetvalue(b->sto, b->ti++, 1);
-
-		while (numbers(&p, v, 3)) {
-			if (v[0] >= 1 && v[0] <= b->upto) {
-				mo->days[v[0] - 1].storage_bytes = v[1];
-				mo->days[v[0] - 1].storage_missing = v[2] > 0;
-			}
-		}
+		fill_sto(mo, b->upto, PQgetvalue(b->sto, b->ti++, 1));
 	}
-	vc.kind = db_get(b->cust, b->ci, "kind");
-	vc.country = db_get(b->cust, b->ci, "country");
-	vc.postal_code = db_get(b->cust, b->ci, "postal_code");
-	vc.vat_number = db_get(b->cust, b->ci, "vat_number");
-	mo->name = xstrdup(db_get(b->cust, b->ci, "name"));
-	mo->language = xstrdup(db_get(b->cust, b->ci, "language"));
-	b->ci++;
-	if (vat_decide(b->seller, &vc, b->t->vat_oss, vat_rates_lookup,
-		       (void *)b->rates, &mo->vat, d) != 0) {
-		return -1;
-	}
-	return 0;
+	ci = b->ci++;
+	return fill_customer(mo, b->cust, ci, b->seller, b->t, b->rates, d);
 }
 
+/*
+ * One customer's month in one query (the server answers this for every
+ * GET /v1/usage): the customer row, repeated once per subscription in
+ * the month (one row with a NULL plan when there is none), with its
+ * outbound and storage days as the batch's texts.  The same tables,
+ * bounds and rules as rate_db_batch_open's four queries.
+ */
 int rate_db_month_load(PGconn *c, const char *customer, int y, int m,
 		       int upto, const struct tariff *t,
 		       const struct vat_rates *rates, const char *seller_cc,
 		       struct rate_db_month *mo, struct diag *d)
 {
-	struct rate_db_batch b;
-	const char *p[1] = {customer};
+	char first[32], last[32], next[32];
+	const char *p[4] = { first, next, last, customer };
+	int ndays = date_days_in_month(y, m), n;
 	PGresult *r;
-	int rc;
 
 	memset(mo, 0, sizeof(*mo));
-	r = db_exec(c, d, "SELECT 1 FROM customers WHERE id = $1", 1, p);
+	if (upto <= 0 || upto > ndays) {
+		upto = ndays;
+	}
+	snprintf(first, sizeof(first), "%04d-%02d-01", y, m);
+	snprintf(last, sizeof(last), "%04d-%02d-%02d", y, m, upto);
+	snprintf(next, sizeof(next), "%04d-%02d-01", m == 12 ? y + 1 : y,
+		 m == 12 ? 1 : m + 1);
+	r = db_prepared(c, d, "rate_db_month",
+		"SELECT c.id, c.name, c.kind, c.country, c.postal_code,"
+		" c.vat_number, c.language, s.plan_code,"
+		" s.start_date::text AS s, s.end_date::text AS e,"
+		" o.days AS out, x.days AS sto"
+		" FROM customers c"
+		" LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ', d, msgs,"
+		"  rcpt, loc), ' ') AS days FROM ("
+		"  SELECT extract(day FROM day)::int AS d,"
+		"  sum(out_messages) AS msgs, sum(out_recipients) AS rcpt,"
+		"  sum(out_recipients_local) AS loc FROM usage_daily u"
+		"  WHERE u.customer_id = c.id"
+		"  AND day >= $1::date AND day <= $3::date GROUP BY day) g) o"
+		"  ON true"
+		" LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ',"
+		"  extract(day FROM day)::int, storage_bytes, gaps), ' ')"
+		"  AS days FROM storage_customer_daily w"
+		"  WHERE w.customer_id = c.id"
+		"  AND day >= $1::date AND day <= $3::date) x ON true"
+		" LEFT JOIN subscriptions s ON s.customer_id = c.id"
+		"  AND s.start_date < $2::date"
+		"  AND (s.end_date IS NULL OR s.end_date > $1::date)"
+		" WHERE c.id = $4 ORDER BY s.start_date", 4, p);
 	if (!r) {
 		return -1;
 	}
-	rc = PQntuples(r);
-	PQclear(r);
-	if (rc == 0) {
+	n = PQntuples(r);
+	if (n == 0) {
+		PQclear(r);
 		diag_add(d, "no customer '%s'", customer);
 		return -1;
 	}
-	if (rate_db_batch_open(c, customer, y, m, upto, t, rates, seller_cc,
-			       &b, d) != 0) {
+	if (!db_get(r, 0, "plan_code")) {
+		PQclear(r);
+		return 1;
+	}
+	/* The strings of mo point into r: a batch holding only r keeps
+	 * it until rate_db_month_free. */
+	mo->batch = xcalloc(1, sizeof(*mo->batch));
+	mo->batch->cust = r;
+	month_start(mo, PQgetvalue(r, 0, 0), y, m, ndays);
+	mo->subs = xcalloc((size_t)n, sizeof(*mo->subs));
+	mo->nsubs = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		fill_sub(mo, (size_t)i, db_get(r, i, "plan_code"),
+			 db_get(r, i, "s"), db_get(r, i, "e"));
+	}
+	fill_out(mo, t, upto, db_get(r, 0, "out"));
+	fill_sto(mo, upto, db_get(r, 0, "sto"));
+	if (fill_customer(mo, r, 0, seller_cc, t, rates, d) != 0) {
+		rate_db_month_free(mo);
 		return -1;
 	}
-	rc = rate_db_batch_next(&b, mo, d);
-	if (rc == 0) {
-		/* The strings of mo point into the batch: keep it. */
-		mo->batch = xmalloc(sizeof(b));
-		memcpy(mo->batch, &b, sizeof(b));
-	} else {
-		rate_db_month_free(mo);
-		rate_db_batch_close(&b);
-	}
-	return rc;
+	return 0;
 }
 
 void rate_db_month_input(const struct rate_db_month *mo,

@@ -69,7 +69,8 @@ int rate_db_seller_country(PGconn *c, char cc[3], struct diag *d);
  * zero.  t is the version rating the month, rates the VAT rates in force
  * on its last day.  Returns 0, 1 when the customer has no subscription in
  * the month (mo left empty), -1 with a message in d (also for an unknown
- * customer).  Free with rate_db_month_free.
+ * customer).  Free with rate_db_month_free.  One query (the batch's rules
+ * for one customer): it is on the path of every GET /v1/usage.
  */
 int rate_db_month_load(PGconn *c, const char *customer, int y, int m,
 		       int upto, const struct tariff *t,

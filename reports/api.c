@@ -131,9 +131,11 @@ static void conn_setup(PGconn *c)
 {
 	struct diag d = DIAG_INIT;
 
-	/* A request never waits more than this on the database. */
+	/* A request never waits more than this on the database; after a
+	 * PQreset the session is new: set UTC again like db_connect. */
 	if (db_cmd(c, &d, "SELECT set_config('statement_timeout', '15s',"
-			  " false)",
+			  " false), set_config('TimeZone', 'UTC', false),"
+			  " set_config('client_min_messages', 'warning', false)",
 		   0, NULL) != 0) {
 		diag_print(&d, stderr, WHO);
 	}

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include "common/db.h"
+#include "common/dbprep.h"
 #include "common/sha256.h"
 #include "common/xalloc.h"
 #include "token.h"
@@ -230,7 +231,8 @@ int token_check(PGconn *c, const char *token, struct token_auth *a,
 		return 0;
 	}
 	sha256_hex(token, TOKEN_LEN, hash);
-	r = db_exec(c, d,
+	/* Prepared: it runs on every authenticated request. */
+	r = db_prepared(c, d, "token_check",
 		    "SELECT id, hash, customer_id, admin::int AS admin,"
 		    " (revoked_at IS NOT NULL)::int AS revoked,"
 		    " (expires_on IS NOT NULL AND"

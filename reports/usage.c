@@ -23,6 +23,7 @@
 
 #include "common/date.h"
 #include "common/db.h"
+#include "common/dbprep.h"
 #include "common/xalloc.h"
 #include "billing/quota.h"
 #include "billing/money.h"
@@ -180,8 +181,8 @@ static int query_groups(PGconn *c, struct usage_report *r, struct diag *d)
 	snprintf(ndays, sizeof(ndays), "%zu", r->ndays);
 	snprintf(carry, sizeof(carry), "%d", USAGE_CARRY_DAYS);
 	/* The domain of a mailbox is what follows its last '@'. */
-	g = db_exec(
-	    c, d,
+	g = db_prepared(
+	    c, d, "usage_groups",
 	    "WITH o AS (SELECT CASE WHEN $5 = 'domain'"
 	    "   THEN lower(substring(u.mailbox from '[^@]*$'))"
 	    "   ELSE u.mailbox END AS name," SUMS
@@ -223,20 +224,23 @@ static int query_groups(PGconn *c, struct usage_report *r, struct diag *d)
  * days after today twice, at zero and at the month-to-date average.
  * 0 (present or with why_absent set), -1 on error.
  */
-static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
+static int estimate(PGconn *c, const struct usage_ref *ref,
+		    struct usage_report *r, struct diag *d)
 {
 	struct usage_estimate *e = &r->est;
 	int y, m, today, dim, rc = -1, tr;
 	char first[32], last[32], seller[3];
-	struct tariff t;
-	struct vat_rates rates;
+	struct tariff own_t;
+	struct vat_rates own_rates;
+	const struct tariff *tp = NULL;
+	const struct vat_rates *rp = &own_rates;
 	struct rate_db_month mo;
 	struct rate_input in;
 	struct rate_result res;
 	int64_t out_sum = 0, sto_sum = 0, sto_days = 0;
 
-	memset(&t, 0, sizeof(t));
-	memset(&rates, 0, sizeof(rates));
+	memset(&own_t, 0, sizeof(own_t));
+	memset(&own_rates, 0, sizeof(own_rates));
 	memset(&mo, 0, sizeof(mo));
 	if (date_parse(r->today, &y, &m, &today) != 0) {
 		abort();
@@ -249,7 +253,19 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 	e->days_elapsed = today;
 	e->days_in_month = dim;
 
-	tr = tariff_db_in_effect(c, first, &t, d);
+	if (ref) {
+		/* The last version in effect on the first (sorted). */
+		tr = 1;
+		for (size_t i = 0; i < ref->nts; i++) {
+			if (strcmp(ref->ts[i].effective_from, first) <= 0) {
+				tp = &ref->ts[i];
+				tr = 0;
+			}
+		}
+	} else {
+		tr = tariff_db_in_effect(c, first, &own_t, d);
+		tp = &own_t;
+	}
 	if (tr < 0) {
 		goto out;
 	}
@@ -259,14 +275,20 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 		rc = 0;
 		goto out;
 	}
-	if (vat_db_rates(c, last, &rates, d) != 0 ||
-	    rate_db_seller_country(c, seller, d) != 0) {
+	if (ref && !strcmp(ref->rates_on, last)) {
+		rp = &ref->rates;
+	} else if (vat_db_rates(c, last, &own_rates, d) != 0) {
+		goto out;
+	}
+	if (ref) {
+		memcpy(seller, ref->seller, sizeof(seller));
+	} else if (rate_db_seller_country(c, seller, d) != 0) {
 		goto out;
 	}
 	/* The days 1..today as stored; the days after it have no outbound
 	 * and storage missing at zero: as if the month ended today. */
-	tr = rate_db_month_load(c, r->customer, y, m, today, &t, &rates,
-				seller, &mo, d);
+	tr = rate_db_month_load(c, r->customer, y, m, today, tp, rp, seller,
+				&mo, d);
 	if (tr < 0) {
 		goto out;
 	}
@@ -282,7 +304,7 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 			sto_days++;
 		}
 	}
-	rate_db_month_input(&mo, &t, &in);
+	rate_db_month_input(&mo, tp, &in);
 	if (rate_month(&in, &res, d) != 0) {
 		goto out;
 	}
@@ -307,30 +329,39 @@ static int estimate(PGconn *c, struct usage_report *r, struct diag *d)
 	e->projected.vat_total = res.vat_total;
 	e->projected.total = res.total;
 	rate_result_free(&res);
-	e->tariff_version = xstrdup(t.version);
-	e->currency = xstrdup(t.currency);
+	e->tariff_version = xstrdup(tp->version);
+	e->currency = xstrdup(tp->currency);
 	e->vat_regime = xstrdup(mo.vat.code);
 	e->present = 1;
 	rc = 0;
 out:
 	rate_db_month_free(&mo);
-	tariff_free(&t);
-	vat_db_rates_free(&rates);
+	tariff_free(&own_t);
+	vat_db_rates_free(&own_rates);
 	return rc;
 }
 
-static int query(PGconn *c, const struct usage_request *rq,
-		 struct usage_report *r, struct diag *d)
+static int query(PGconn *c, const struct usage_ref *ref,
+		 const struct usage_request *rq, struct usage_report *r,
+		 struct diag *d)
 {
 	PGresult *cu, *subs = NULL, *dr = NULL;
-	struct tariff *ts = NULL;
+	struct tariff *ts = NULL; /* own, when no ref */
+	const struct tariff *tv = NULL;
 	int *locked = NULL, rc = -1, ty, tm, td;
 	size_t nts = 0;
 	long span;
 	const char *p[3];
 
 	p[0] = rq->customer;
-	cu = db_exec(c, d, "SELECT name FROM customers WHERE id = $1", 1, p);
+	/* Today comes with the customer: one round trip less. */
+	cu = rq->today
+		 ? db_prepared(c, d, "usage_customer",
+			       "SELECT name FROM customers WHERE id = $1", 1, p)
+		 : db_prepared(c, d, "usage_customer_today",
+			       "SELECT name, releve_billing_day(now())::text"
+			       " AS today FROM customers WHERE id = $1",
+			       1, p);
 	if (!cu) {
 		return -1;
 	}
@@ -341,23 +372,11 @@ static int query(PGconn *c, const struct usage_request *rq,
 	}
 	r->customer = xstrdup(rq->customer);
 	r->name = xstrdup(PQgetvalue(cu, 0, 0));
+	snprintf(r->today, sizeof(r->today), "%s",
+		 rq->today ? rq->today : PQgetvalue(cu, 0, 1));
 	PQclear(cu);
 	r->by = rq->by;
 
-	if (rq->today) {
-		snprintf(r->today, sizeof(r->today), "%s", rq->today);
-	} else {
-		PGresult *t = db_exec(c, d,
-				      "SELECT releve_billing_day(now())"
-				      "::text",
-				      0, NULL);
-
-		if (!t) {
-			return -1;
-		}
-		snprintf(r->today, sizeof(r->today), "%s", PQgetvalue(t, 0, 0));
-		PQclear(t);
-	}
 	if (date_parse(r->today, &ty, &tm, &td) != 0) {
 		diag_add(d, "today: '%s' is not a date (YYYY-MM-DD)", r->today);
 		return 2;
@@ -388,15 +407,20 @@ static int query(PGconn *c, const struct usage_request *rq,
 		return 2;
 	}
 
-	if (tariff_db_load_all(c, &ts, &locked, &nts, d) != 0) {
+	if (ref) {
+		tv = ref->ts;
+		nts = ref->nts;
+	} else if (tariff_db_load_all(c, &ts, &locked, &nts, d) != 0) {
 		goto out;
+	} else {
+		tv = ts;
 	}
 	if (nts == 0) {
 		diag_add(d, "no tariff version loaded (releve tariff load)");
 		goto out;
 	}
 	{
-		const struct tariff *t0 = tariff_for(ts, nts, r->from);
+		const struct tariff *t0 = tariff_for(tv, nts, r->from);
 
 		r->timezone = xstrdup(t0->timezone);
 		r->currency = xstrdup(t0->currency);
@@ -404,14 +428,14 @@ static int query(PGconn *c, const struct usage_request *rq,
 	}
 	p[1] = r->from;
 	p[2] = r->to;
-	subs = db_exec(c, d,
+	subs = db_prepared(c, d, "usage_subs",
 		       "SELECT plan_code, start_date::text AS s,"
 		       " end_date::text AS e FROM subscriptions"
 		       " WHERE customer_id = $1 AND start_date <= $3::date"
 		       " AND (end_date IS NULL OR end_date > $2::date)"
 		       " ORDER BY start_date",
 		       3, p);
-	dr = subs ? db_exec(c, d,
+	dr = subs ? db_prepared(c, d, "usage_days",
 			    "SELECT g.day::date::text AS day," SUMS ","
 			    " s.storage_bytes AS storage"
 			    " FROM generate_series($2::date, $3::date, "
@@ -439,7 +463,7 @@ static int query(PGconn *c, const struct usage_request *rq,
 		counts_get(dr, (int)i, &day->c);
 		day->has_storage = db_get(dr, (int)i, "storage") != NULL;
 		day->storage_bytes = get_i64(dr, (int)i, "storage");
-		t = tariff_for(ts, nts, day->date);
+		t = tariff_for(tv, nts, day->date);
 		day->billable = rate_db_billable(t, day->c.messages,
 						 day->c.recipients, day->c.local);
 		for (int k = 0; k < PQntuples(subs); k++) {
@@ -473,14 +497,14 @@ static int query(PGconn *c, const struct usage_request *rq,
 	}
 	/* The estimate concerns the current month: the period must end in
 	 * it (whatever its start). */
-	if (!strncmp(r->to, r->today, 7) && estimate(c, r, d) != 0) {
+	if (!strncmp(r->to, r->today, 7) && estimate(c, ref, r, d) != 0) {
 		goto out;
 	}
 	rc = 0;
 out:
 	PQclear(subs);
 	PQclear(dr);
-	for (size_t i = 0; i < nts; i++) {
+	for (size_t i = 0; ts && i < nts; i++) {
 		tariff_free(&ts[i]);
 	}
 	free(ts);
@@ -488,17 +512,73 @@ out:
 	return rc;
 }
 
-int usage_query(PGconn *c, const struct usage_request *rq,
-		struct usage_report *out, struct diag *d)
+int usage_query_ref(PGconn *c, const struct usage_ref *ref,
+		    const struct usage_request *rq, struct usage_report *out,
+		    struct diag *d)
 {
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = query(c, rq, out, d);
+	rc = query(c, ref, rq, out, d);
 	if (rc != 0) {
 		usage_report_free(out);
 	}
 	return rc;
+}
+
+int usage_query(PGconn *c, const struct usage_request *rq,
+		struct usage_report *out, struct diag *d)
+{
+	return usage_query_ref(c, NULL, rq, out, d);
+}
+
+int usage_ref_load(PGconn *c, const char *today, struct usage_ref *ref,
+		   struct diag *d)
+{
+	char day[16];
+	int y, m, dd;
+
+	memset(ref, 0, sizeof(*ref));
+	if (today) {
+		snprintf(day, sizeof(day), "%s", today);
+	} else {
+		PGresult *t = db_exec(c, d,
+				      "SELECT releve_billing_day(now())::text",
+				      0, NULL);
+
+		if (!t) {
+			return -1;
+		}
+		snprintf(day, sizeof(day), "%s", PQgetvalue(t, 0, 0));
+		PQclear(t);
+	}
+	if (date_parse(day, &y, &m, &dd) != 0) {
+		diag_add(d, "today: '%s' is not a date (YYYY-MM-DD)", day);
+		return -1;
+	}
+	snprintf(ref->rates_on, sizeof(ref->rates_on), "%04d-%02d-%02d", y, m,
+		 date_days_in_month(y, m));
+	if (tariff_db_load_all(c, &ref->ts, &ref->locked, &ref->nts, d) != 0 ||
+	    rate_db_seller_country(c, ref->seller, d) != 0 ||
+	    vat_db_rates(c, ref->rates_on, &ref->rates, d) != 0) {
+		usage_ref_free(ref);
+		return -1;
+	}
+	return 0;
+}
+
+void usage_ref_free(struct usage_ref *ref)
+{
+	if (!ref) {
+		return;
+	}
+	for (size_t i = 0; ref->ts && i < ref->nts; i++) {
+		tariff_free(&ref->ts[i]);
+	}
+	free(ref->ts);
+	free(ref->locked);
+	vat_db_rates_free(&ref->rates);
+	memset(ref, 0, sizeof(*ref));
 }
 
 void usage_report_free(struct usage_report *r)

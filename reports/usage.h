@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "common/diag.h"
+#include "billing/tariff.h"
+#include "billing/vat.h"
 
 /* Longest period one query covers (bounds memory and the output). */
 #define USAGE_MAX_DAYS 366
@@ -113,6 +115,32 @@ struct usage_report {
 	size_t nplans;
 };
 
+/*
+ * The reference data a usage query reads besides the customer's own rows:
+ * every tariff version (sorted by effective_from), the seller's country,
+ * and the VAT rates in force on one day (rates_on, the last day of the
+ * estimated month).  `releve serve` keeps one in memory for a few seconds
+ * (reports/api.c) instead of reading it on every request; a query whose
+ * month ends on another day than rates_on reads its own rates.
+ */
+struct usage_ref {
+	struct tariff *ts;
+	int *locked;
+	size_t nts;
+	char seller[3];
+	char rates_on[11];
+	struct vat_rates rates;
+};
+
+/*
+ * Load *ref, the rates of the month of today (NULL: the billing day of
+ * now).  0, or -1 with messages in d and *ref empty.  Free with
+ * usage_ref_free (accepts an empty or freed ref).
+ */
+int usage_ref_load(PGconn *c, const char *today, struct usage_ref *ref,
+		   struct diag *d);
+void usage_ref_free(struct usage_ref *ref);
+
 /* 0 when s is a valid YYYY-MM-DD date, else -1. */
 int usage_parse_date(const char *s);
 
@@ -124,6 +152,10 @@ int usage_parse_date(const char *s);
  */
 int usage_query(PGconn *c, const struct usage_request *rq,
 		struct usage_report *out, struct diag *d);
+/* The same with the reference data of ref (borrowed; NULL: read it). */
+int usage_query_ref(PGconn *c, const struct usage_ref *ref,
+		    const struct usage_request *rq, struct usage_report *out,
+		    struct diag *d);
 void usage_report_free(struct usage_report *r);
 
 const char *usage_quota_name(enum usage_quota q); /* "ok", "none", ... */
