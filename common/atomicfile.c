@@ -14,6 +14,13 @@
 int atomicfile_write(const char *path, const char *data, size_t len,
 		     mode_t mode, struct diag *d)
 {
+	return atomicfile_write_flags(path, data, len, mode, 0, d);
+}
+
+int atomicfile_write_flags(const char *path, const char *data, size_t len,
+			   mode_t mode, unsigned flags, struct diag *d)
+{
+	int sync = !(flags & ATOMICFILE_NOSYNC);
 	char *tmp = xasprintf("%s.tmpXXXXXX", path);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	size_t off = 0;
@@ -43,7 +50,7 @@ int atomicfile_write(const char *path, const char *data, size_t len,
 		}
 		off += (size_t)n;
 	}
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || (sync && fsync(fd) != 0)) {
 		diag_add(d, "%s: %s", tmp, strerror(errno));
 		goto fail_fd;
 	}
@@ -55,7 +62,7 @@ int atomicfile_write(const char *path, const char *data, size_t len,
 		diag_add(d, "%s: rename: %s", path, strerror(errno));
 		goto fail;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	dfd = sync ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
 	if (dfd >= 0) {
 		/* Best effort: some file systems refuse fsync on a folder. */
 		(void)fsync(dfd);
@@ -73,4 +80,21 @@ fail:
 	free(tmp);
 	free(dir);
 	return -1;
+}
+
+int atomicfile_sync_dir(const char *dir, struct diag *d)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int rc = 0;
+
+	if (fd < 0) {
+		diag_add(d, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (syncfs(fd) != 0) {
+		diag_add(d, "%s: syncfs: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	return rc;
 }

@@ -30,6 +30,7 @@
 #include "billing/tariff.h"
 #include "billing/tariff_db.h"
 #include "billing/vat_db.h"
+#include "common/atomicfile.h"
 #include "common/cli.h"
 #include "common/commands.h"
 #include "common/date.h"
@@ -238,6 +239,14 @@ static char *pdf_path(const char *dir, const struct invoice *inv)
 			 inv->period_start);
 }
 
+static mode_t current_umask(void)
+{
+	mode_t m = umask(022);
+
+	umask(m);
+	return m;
+}
+
 /* Render ids[k] for k = worker, worker + jobs, ... on its own connection. */
 static int render_share(const char *db, const char *dir, const int64_t *ids,
 			size_t n, int worker, int jobs, int show)
@@ -262,9 +271,17 @@ static int render_share(const char *db, const char *dir, const int64_t *ids,
 		for (size_t i = 0; i < cnt && rc == 0; i++) {
 			char *path = pdf_path(dir, &invs[i]);
 
-			if (invoice_pdf_write(&invs[i], path, &d) != 0) {
+			unsigned char *buf = NULL;
+			size_t len = 0;
+
+			/* No fsync per file: the folder is synced once. */
+			if (invoice_pdf_buffer(&invs[i], &buf, &len, &d) != 0 ||
+			    atomicfile_write_flags(path, (const char *)buf, len,
+						   0666 & ~current_umask(),
+						   ATOMICFILE_NOSYNC, &d) != 0) {
 				rc = -1;
 			}
+			free(buf);
 			free(path);
 		}
 		for (size_t i = 0; i < cnt; i++) {
@@ -279,6 +296,9 @@ static int render_share(const char *db, const char *dir, const int64_t *ids,
 		}
 	}
 	if (!c) {
+		rc = -1;
+	}
+	if (rc == 0 && atomicfile_sync_dir(dir, &d) != 0) {
 		rc = -1;
 	}
 	diag_print(&d, stderr, "releve invoice (PDF)");

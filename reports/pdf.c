@@ -717,7 +717,7 @@ static void group(char *out, const char *digits)
 /* "-1234.5600" -> "-1 234,5600" */
 static char *frenchify(char *buf, const char *plain)
 {
-	char ip[MONEY_FMT_MAX], grouped[PDF_NUM_MAX];
+	char ip[MONEY_FMT_MAX], grouped[PDF_NUM_MAX], out[2 * PDF_NUM_MAX];
 	const char *s = plain, *dot;
 	size_t il;
 	int neg = *s == '-';
@@ -733,8 +733,11 @@ static char *frenchify(char *buf, const char *plain)
 	memcpy(ip, s, il);
 	ip[il] = '\0';
 	group(grouped, ip);
-	snprintf(buf, PDF_NUM_MAX, "%s%s%s%s", neg ? "-" : "", grouped,
+	/* At most 1 + 47 + 1 + 31 bytes: room enough, then cut to size. */
+	snprintf(out, sizeof(out), "%s%s%s%.31s", neg ? "-" : "", grouped,
 		 dot ? "," : "", dot ? dot + 1 : "");
+	memcpy(buf, out, PDF_NUM_MAX - 1);
+	buf[PDF_NUM_MAX - 1] = '\0';
 	return buf;
 }
 
