@@ -486,7 +486,16 @@ static void print_summary(const struct run *x, const char *period,
 	}
 }
 
-static int invoice_run(int argc, char **argv)
+/* The options of `run` and `issue` (run adds --issue and --json and
+ * requires --period). */
+struct batch_opts {
+	const char *period, *customer, *db, *date, *pdfdir;
+	int y, m, jobs, issue, json;
+};
+
+/* -1 to go on with *o filled, else the exit code to return. */
+static int batch_options(int argc, char **argv, int run,
+			 struct batch_opts *o)
 {
 	static const struct option opts[] = {
 		{"period", required_argument, NULL, 'p'},
@@ -500,12 +509,72 @@ static int invoice_run(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *period = NULL, *customer = NULL, *db = NULL;
-	const char *date = NULL, *pdfdir = NULL;
-	int opt, y = 0, m = 0, issue = 0, json = 0, jobs = default_jobs();
-	int rc = EXIT_FAIL, tr, opened = 0;
+	const char *who = run ? "invoice run" : "invoice issue";
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->jobs = default_jobs();
+	while ((opt = getopt_long(argc, argv, "p:c:iD:o:j:Jd:h", opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			o->period = optarg;
+			break;
+		case 'c':
+			o->customer = optarg;
+			break;
+		case 'D':
+			o->date = optarg;
+			break;
+		case 'o':
+			o->pdfdir = optarg;
+			break;
+		case 'j':
+			if (parse_jobs(optarg, &o->jobs)) {
+				return cli_usage(who, "--jobs: '%s' is not "
+						 "1..%d", optarg, MAX_JOBS);
+			}
+			break;
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'h':
+			fputs(run ? run_help : issue_help, stdout);
+			return EXIT_OK;
+		case 'i':
+		case 'J':
+			if (run) {
+				*(opt == 'i' ? &o->issue : &o->json) = 1;
+				break;
+			}
+			return cli_usage(who, "bad option");
+		default:
+			return cli_usage(who, "bad option");
+		}
+	}
+	if (optind != argc) {
+		return cli_usage(who, "unexpected argument");
+	}
+	if (run && !o->period) {
+		return cli_usage(who, "--period YYYY-MM is required");
+	}
+	if (o->period && period_parse(o->period, &o->y, &o->m)) {
+		return cli_usage(who, "--period must be YYYY-MM");
+	}
+	if (o->date && !check_date(o->date)) {
+		return cli_usage(who, "--date must be YYYY-MM-DD");
+	}
+	return -1;
+}
+
+static int invoice_run(int argc, char **argv)
+{
+	struct batch_opts o;
+	int y, m, rc = batch_options(argc, argv, 1, &o), tr, opened = 0;
+	const char *customer = o.customer, *db = o.db, *date = o.date;
+	const char *period = o.period, *pdfdir = o.pdfdir;
 	struct diag d = DIAG_INIT;
-	struct run *x = xcalloc(1, sizeof(*x));
+	struct run *x;
 	struct tariff t;
 	struct vat_rates rates;
 	struct rate_db_batch batch;
@@ -513,59 +582,15 @@ static int invoice_run(int argc, char **argv)
 	long issued = 0, removed = 0, done = 0, total;
 	double t0 = now_s(), tick = 0;
 
+	if (rc != -1) {
+		return rc;
+	}
+	rc = EXIT_FAIL;
+	y = o.y;
+	m = o.m;
+	x = xcalloc(1, sizeof(*x));
 	memset(&t, 0, sizeof(t));
 	memset(&rates, 0, sizeof(rates));
-	while ((opt = getopt_long(argc, argv, "p:c:iD:o:j:Jd:h", opts,
-				  NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			period = optarg;
-			break;
-		case 'c':
-			customer = optarg;
-			break;
-		case 'i':
-			issue = 1;
-			break;
-		case 'D':
-			date = optarg;
-			break;
-		case 'o':
-			pdfdir = optarg;
-			break;
-		case 'j':
-			if (parse_jobs(optarg, &jobs)) {
-				free(x);
-				return cli_usage("invoice run", "--jobs: '%s' "
-						 "is not 1..%d", optarg,
-						 MAX_JOBS);
-			}
-			break;
-		case 'J':
-			json = 1;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'h':
-			free(x);
-			fputs(run_help, stdout);
-			return EXIT_OK;
-		default:
-			free(x);
-			return cli_usage("invoice run", "bad option");
-		}
-	}
-	if (optind != argc || !period || period_parse(period, &y, &m) ||
-	    (date && !check_date(date))) {
-		free(x);
-		return cli_usage("invoice run", "%s",
-				 optind != argc ? "unexpected argument"
-				 : !period ? "--period YYYY-MM is required"
-				 : date && !check_date(date)
-					 ? "--date must be YYYY-MM-DD"
-					 : "--period must be YYYY-MM");
-	}
 	snprintf(first, sizeof(first), "%04d-%02d-01", y, m);
 	snprintf(last, sizeof(last), "%04d-%02d-%02d", y, m,
 		 date_days_in_month(y, m));
@@ -649,7 +674,7 @@ static int invoice_run(int argc, char **argv)
 	if (invoice_db_remove_stale(x->c, y, m, customer, &removed, &d) != 0) {
 		goto out;
 	}
-	if (issue && invoice_db_issue(x->c, &x->env.seller, y, m, customer,
+	if (o.issue && invoice_db_issue(x->c, &x->env.seller, y, m, customer,
 				      date ? date : today, &issued, NULL, NULL,
 				      &d) != 0) {
 		goto out;
@@ -661,7 +686,7 @@ static int invoice_run(int argc, char **argv)
 		if (period_ids(x->c, first, customer, &ids, &n, &d) != 0) {
 			goto out;
 		}
-		if (render_pdfs(db, pdfdir, ids, n, jobs) != 0) {
+		if (render_pdfs(db, pdfdir, ids, n, o.jobs) != 0) {
 			diag_add(&d, "some PDFs could not be written in %s",
 				 pdfdir);
 			free(ids);
@@ -669,7 +694,7 @@ static int invoice_run(int argc, char **argv)
 		}
 		free(ids);
 	}
-	print_summary(x, period, issued, removed, json);
+	print_summary(x, period, issued, removed, o.json);
 	rc = x->failed ? EXIT_FAIL : EXIT_OK;
 out:
 	diag_print(&d, stderr, "releve invoice run");
@@ -693,19 +718,9 @@ out:
 
 static int invoice_issue(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"period", required_argument, NULL, 'p'},
-		{"customer", required_argument, NULL, 'c'},
-		{"date", required_argument, NULL, 'D'},
-		{"pdf-dir", required_argument, NULL, 'o'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *period = NULL, *customer = NULL, *db = NULL;
-	const char *date = NULL, *pdfdir = NULL;
-	int opt, y = 0, m = 0, jobs = default_jobs(), rc = EXIT_FAIL, sr;
+	struct batch_opts o;
+	int rc = batch_options(argc, argv, 0, &o), sr;
+	const char *db = o.db, *date = o.date;
 	struct diag d = DIAG_INIT;
 	struct seller s;
 	PGconn *c;
@@ -714,46 +729,10 @@ static int invoice_issue(int argc, char **argv)
 	int64_t *ids = NULL;
 	size_t nids = 0;
 
-	while ((opt = getopt_long(argc, argv, "p:c:D:o:j:d:h", opts, NULL)) !=
-	       -1) {
-		switch (opt) {
-		case 'p':
-			period = optarg;
-			break;
-		case 'c':
-			customer = optarg;
-			break;
-		case 'D':
-			date = optarg;
-			break;
-		case 'o':
-			pdfdir = optarg;
-			break;
-		case 'j':
-			if (parse_jobs(optarg, &jobs)) {
-				return cli_usage("invoice issue", "--jobs: "
-						 "'%s' is not 1..%d", optarg,
-						 MAX_JOBS);
-			}
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'h':
-			fputs(issue_help, stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage("invoice issue", "bad option");
-		}
+	if (rc != -1) {
+		return rc;
 	}
-	if (optind != argc || (period && period_parse(period, &y, &m)) ||
-	    (date && !check_date(date))) {
-		return cli_usage("invoice issue", "%s",
-				 optind != argc ? "unexpected argument"
-				 : date && !check_date(date)
-					 ? "--date must be YYYY-MM-DD"
-					 : "--period must be YYYY-MM");
-	}
+	rc = EXIT_FAIL;
 	c = session_open("releve invoice issue", db);
 	if (!c) {
 		return EXIT_FAIL;
@@ -766,16 +745,17 @@ static int invoice_issue(int argc, char **argv)
 	if (sr != 0 || billing_today(c, today, &d) != 0) {
 		goto out;
 	}
-	if (invoice_db_issue(c, &s, y, m, customer, date ? date : today,
-			     &issued, &ids, &nids, &d) != 0) {
+	if (invoice_db_issue(c, &s, o.y, o.m, o.customer,
+			     date ? date : today, &issued, &ids, &nids,
+			     &d) != 0) {
 		if (issued) {
 			diag_add(&d, "%ld invoices were issued before the "
 				     "error", issued);
 		}
 		goto out;
 	}
-	if (pdfdir && render_pdfs(db, pdfdir, ids, nids, jobs) != 0) {
-		diag_add(&d, "some PDFs could not be written in %s", pdfdir);
+	if (o.pdfdir && render_pdfs(db, o.pdfdir, ids, nids, o.jobs) != 0) {
+		diag_add(&d, "some PDFs could not be written in %s", o.pdfdir);
 		goto out;
 	}
 	printf("%ld invoices issued on %s\n", issued, date ? date : today);

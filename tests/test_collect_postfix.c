@@ -164,10 +164,7 @@ static int setup(void **state)
 	char *cmd;
 
 	db = testdb_open("collect_postfix");
-	assert_int_equal(test_run(NULL, NULL, NULL, "tariff", "load",
-				  "examples/tariff.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "registry", "import",
-				  "examples/registry.json", NULL), 0);
+	testdb_load_examples(0);
 	full = xasprintf("%s/week.log", test_tmpdir());
 	sumf = xasprintf("%s/week.json", test_tmpdir());
 	/* Messages accepted on 8 days; deliveries, retries and expiries

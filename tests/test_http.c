@@ -341,12 +341,7 @@ static int setup(void **state)
 
 	(void)state;
 	db = testdb_open("http");
-	assert_int_equal(test_run(NULL, NULL, NULL, "seller", "set",
-				  "examples/seller.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "tariff", "load",
-				  "examples/tariff.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "registry", "import",
-				  "examples/registry.json", NULL), 0);
+	testdb_load_examples(1);
 	/* C-1002 (plan S: 100 recipients a day, warn at 80): the 7th is
 	 * 110 recipients of which 20 local = 90, a warn day. */
 	testdb_exec(db,

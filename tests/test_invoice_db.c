@@ -57,30 +57,10 @@ static int setup(void **state)
 {
 	(void)state;
 	db = testdb_open("invoice");
-	assert_int_equal(test_run(NULL, NULL, NULL, "seller", "set",
-				  "examples/seller.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "tariff", "load",
-				  "examples/tariff.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "registry", "import",
-				  "examples/registry.json", NULL), 0);
+	testdb_load_examples(1);
 	/* C-1001: 60 GiB every day of October, 5 days of traffic; C-1002:
 	 * 5 days over its quota of 100 (3 tolerated, 2 billed: 0.50). */
-	testdb_exec(db,
-		"INSERT INTO storage_customer_daily (customer_id, day,"
-		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
-		" SELECT 'C-1001', d, 60 * 1073741824::bigint, 4, 4, 0, 0, 7"
-		" FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;"
-		"INSERT INTO usage_daily (customer_id, mailbox, day, out_messages,"
-		" out_recipients, out_recipients_local)"
-		" SELECT 'C-1001', 'contact@menuiserie-lambert.fr', d, 100, 520, 40"
-		" FROM generate_series('2026-10-01'::date, '2026-10-05', '1 day') d;"
-		"INSERT INTO usage_daily (customer_id, mailbox, day, out_messages,"
-		" out_recipients, out_recipients_local) VALUES"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-01', 10, 150, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-02', 10, 120, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-03', 10, 300, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-04', 10, 101, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-05', 10, 1100, 0)");
+	testdb_example_october(db);
 	return 0;
 }
 

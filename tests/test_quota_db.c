@@ -37,10 +37,7 @@ static int setup(void **state)
 
 	(void)state;
 	db = testdb_open("quota");
-	assert_int_equal(test_run(NULL, NULL, NULL, "tariff", "load",
-				  "examples/tariff.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "registry", "import",
-				  "examples/registry.json", NULL), 0);
+	testdb_load_examples(0);
 	maillog = strdup(test_write_file("mail.log", ""));
 	script = test_write_file("fake-sendmail",
 		"#!/bin/sh\n"

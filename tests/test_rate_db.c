@@ -27,35 +27,8 @@ static int setup(void **state)
 {
 	(void)state;
 	db = testdb_open("rate");
-	assert_int_equal(test_run(NULL, NULL, NULL, "seller", "set",
-				  "examples/seller.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "tariff", "load",
-				  "examples/tariff.json", NULL), 0);
-	assert_int_equal(test_run(NULL, NULL, NULL, "registry", "import",
-				  "examples/registry.json", NULL), 0);
-	/* C-1001 (FR business, plan M all October): 60 GiB every day, and
-	 * 520 recipients of which 40 local on 5 days (480 billable: under
-	 * the quota of 500). */
-	testdb_exec(db,
-		"INSERT INTO storage_customer_daily (customer_id, day,"
-		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
-		" SELECT 'C-1001', d, 60 * 1073741824::bigint, 4, 4, 0, 0, 7"
-		" FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;"
-		"INSERT INTO usage_daily (customer_id, mailbox, day, out_messages,"
-		" out_recipients, out_recipients_local)"
-		" SELECT 'C-1001', 'contact@menuiserie-lambert.fr', d, 100, 520, 40"
-		" FROM generate_series('2026-10-01'::date, '2026-10-05', '1 day') d;"
-	/* C-1002 (FR association, plan S): 5 days over the quota of 100:
-	 * 150, 120, 300, 101, 1100 remote recipients on the 1st..5th.  The
-	 * first 3 over-quota days are tolerated; the 4th and 5th are billed:
-	 * excess 1 + 1000 = 1001 recipients x 0.50 / 1000 = 0.5005 -> 0.50. */
-		"INSERT INTO usage_daily (customer_id, mailbox, day, out_messages,"
-		" out_recipients, out_recipients_local) VALUES"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-01', 10, 150, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-02', 10, 120, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-03', 10, 300, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-04', 10, 101, 0),"
-		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-05', 10, 1100, 0)");
+	testdb_load_examples(1);
+	testdb_example_october(db);
 	return 0;
 }
 

@@ -268,3 +268,53 @@ void testdb_exec_p(PGconn *c, const char *sql, int n,
 	}
 	PQclear(r);
 }
+
+void testdb_load_examples(int with_seller)
+{
+	static const char *const what[][3] = {
+		{"seller", "set", "examples/seller.json"},
+		{"tariff", "load", "examples/tariff.json"},
+		{"registry", "import", "examples/registry.json"},
+	};
+
+	for (size_t i = with_seller ? 0 : 1; i < 3; i++) {
+		char *err = NULL;
+		int rc = test_run(NULL, NULL, &err, what[i][0], what[i][1],
+				  what[i][2], NULL);
+
+		if (rc != 0) {
+			fprintf(stderr, "releve %s %s %s: exit %d\n%s",
+				what[i][0], what[i][1], what[i][2], rc,
+				err ? err : "");
+		}
+		free(err);
+		assert_int_equal(rc, 0);
+	}
+}
+
+void testdb_example_october(PGconn *c)
+{
+	/* C-1001 (FR business, plan M all October): 60 GiB every day, and
+	 * 520 recipients of which 40 local on 5 days (480 billable: under
+	 * the quota of 500). */
+	testdb_exec(c,
+		"INSERT INTO storage_customer_daily (customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
+		" SELECT 'C-1001', d, 60 * 1073741824::bigint, 4, 4, 0, 0, 7"
+		" FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;"
+		"INSERT INTO usage_daily (customer_id, mailbox, day, out_messages,"
+		" out_recipients, out_recipients_local)"
+		" SELECT 'C-1001', 'contact@menuiserie-lambert.fr', d, 100, 520, 40"
+		" FROM generate_series('2026-10-01'::date, '2026-10-05', '1 day') d;"
+	/* C-1002 (FR association, plan S): 5 days over the quota of 100:
+	 * 150, 120, 300, 101, 1100 remote recipients on the 1st..5th.  The
+	 * first 3 over-quota days are tolerated; the 4th and 5th are billed:
+	 * excess 1 + 1000 = 1001 recipients x 0.50 / 1000 = 0.5005 -> 0.50. */
+		"INSERT INTO usage_daily (customer_id, mailbox, day, out_messages,"
+		" out_recipients, out_recipients_local) VALUES"
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-01', 10, 150, 0),"
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-02', 10, 120, 0),"
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-03', 10, 300, 0),"
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-04', 10, 101, 0),"
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-10-05', 10, 1100, 0)");
+}

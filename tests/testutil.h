@@ -48,4 +48,18 @@ char *testdb_value_p(PGconn *c, const char *sql, int n,
 void testdb_exec_p(PGconn *c, const char *sql, int n,
 		   const char *const *params);
 
+/*
+ * Load the examples through the binary under test: the seller
+ * (examples/seller.json, when with_seller), the tariff grid and the
+ * registry.  Fails the test when one is refused.
+ */
+void testdb_load_examples(int with_seller);
+/*
+ * October 2026 usage of two example customers, worked out by hand in
+ * tests/test_rate_db.c: C-1001 (plan M) 60 GiB every day and 5 days of
+ * 480 billable recipients; C-1002 (plan S) 5 days over its quota, 2 of
+ * them billed (0.50).
+ */
+void testdb_example_october(PGconn *c);
+
 #endif
