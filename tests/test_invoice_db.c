@@ -519,57 +519,101 @@ static void test_concurrent_issue(void **state)
 			 0);
 }
 
-/* The figures in the PDF are those of the database. */
+/* An amount as the PDF prints it: "1234.50" -> "1 234,50 €". */
+static void french_amount(char *out, size_t len, const char *plain)
+{
+	const char *dot = strchr(plain, '.');
+	const char *digits = plain + (*plain == '-');
+	size_t il = (size_t)(dot - digits), j = 0;
+
+	if (*plain == '-' && j + 1 < len) {
+		out[j++] = '-';
+	}
+	for (size_t i = 0; i < il && j + 2 < len; i++) {
+		if (i > 0 && (il - i) % 3 == 0) {
+			out[j++] = ' ';
+		}
+		out[j++] = digits[i];
+	}
+	snprintf(out + j, len - j, ",%s", dot + 1);
+}
+
+/* "2026-12-05" -> "05/12/2026" */
+static void french_date(char *out, size_t len, const char *iso)
+{
+	snprintf(out, len, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
+}
+
+static void must_contain(const char *text, const char *what,
+			 const char *number)
+{
+	if (!strstr(text, what)) {
+		fprintf(stderr, "%s: \"%s\" is not in the PDF text\n", number,
+			what);
+	}
+	assert_non_null(strstr(text, what));
+}
+
+/* The figures pdftotext finds in each document equal the database's. */
 static void test_pdf_figures(void **state)
 {
-	char path[512], cmd[1200], *text;
-	json_t *inv, *lines;
-	size_t i;
-	json_t *l;
-	int rc;
+	json_t *list = run_json(0, "invoice", "list", "--issued", "--json",
+				NULL), *doc;
+	size_t k, i;
+	int checked = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/F2026-000004.pdf", test_tmpdir());
-	rc = test_run(NULL, NULL, NULL, "invoice", "pdf", "F2026-000004",
-		      "-o", path, NULL);
-	assert_int_equal(rc, 0);
-	snprintf(cmd, sizeof(cmd), "pdftotext -layout %s %s.txt", path, path);
-	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "%s.txt", path);
-	text = test_read_file(cmd);
-	inv = run_json(0, "invoice", "show", "F2026-000004", "--json", NULL);
-	assert_non_null(strstr(text, "F2026-000004"));
-	assert_non_null(strstr(text, "Autoliquidation"));
-	/* Amounts as the PDF prints them: decimal comma. */
-	lines = json_object_get(inv, "lines");
-	json_array_foreach(lines, i, l) {
-		char want[64];
-		const char *net = jstr(l, "net");
+	json_array_foreach(list, k, doc) {
+		const char *number = jstr(doc, "number");
+		char path[512], cmd[1200], want[64], *text;
+		json_t *inv, *l, *v;
 
-		snprintf(want, sizeof(want), "%s", net);
-		for (char *q = want; *q; q++) {
-			if (*q == '.') {
-				*q = ',';
-			}
+		snprintf(path, sizeof(path), "%s/%s.pdf", test_tmpdir(),
+			 number);
+		assert_int_equal(test_run(NULL, NULL, NULL, "invoice", "pdf",
+					  number, "-o", path, NULL),
+				 0);
+		snprintf(cmd, sizeof(cmd), "pdftotext -layout %s %s.txt", path,
+			 path);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s.txt", path);
+		text = test_read_file(cmd);
+		inv = run_json(0, "invoice", "show", number, "--json", NULL);
+		must_contain(text, number, number);
+		must_contain(text, !strcmp(jstr(inv, "kind"), "credit")
+					   ? "Avoir" : "Facture", number);
+		french_date(want, sizeof(want), jstr(inv, "issue_date"));
+		must_contain(text, want, number);
+		french_date(want, sizeof(want), jstr(inv, "due_date"));
+		must_contain(text, want, number);
+		json_array_foreach(json_object_get(inv, "lines"), i, l) {
+			french_amount(want, sizeof(want), jstr(l, "net"));
+			must_contain(text, want, number);
 		}
-		if (!strstr(text, want)) {
-			fprintf(stderr, "line net %s not in the PDF\n", want);
+		json_array_foreach(json_object_get(inv, "vat"), i, v) {
+			french_amount(want, sizeof(want), jstr(v, "base"));
+			must_contain(text, want, number);
+			french_amount(want, sizeof(want), jstr(v, "amount"));
+			must_contain(text, want, number);
 		}
-		assert_non_null(strstr(text, want));
+		french_amount(want, sizeof(want), jstr(inv, "vat_total"));
+		must_contain(text, want, number);
+		french_amount(want, sizeof(want), jstr(inv, "total"));
+		must_contain(text, want, number);
+		if (!strcmp(jstr(inv, "vat_regime"), "REVERSE_CHARGE")) {
+			must_contain(text, "Autoliquidation", number);
+		}
+		if (!strcmp(jstr(inv, "kind"), "credit")) {
+			must_contain(text, jstr(inv, "credited_number"),
+				     number);
+		}
+		json_decref(inv);
+		free(text);
+		checked++;
 	}
-	{
-		char want[64];
-
-		snprintf(want, sizeof(want), "%s", jstr(inv, "total"));
-		for (char *q = want; *q; q++) {
-			if (*q == '.') {
-				*q = ',';
-			}
-		}
-		assert_non_null(strstr(text, want));
-	}
-	json_decref(inv);
-	free(text);
+	json_decref(list);
+	/* 8 invoices and 3 credit notes. */
+	assert_int_equal(checked, 11);
 }
 
 int main(void)
