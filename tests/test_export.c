@@ -201,7 +201,7 @@ static char *insert_doc(const struct fx_doc *f, const char *credited)
 	assert_non_null(id);
 	for (int i = 0; i < 4 && f->lines[i].kind; i++) {
 		const struct fx_line *l = &f->lines[i];
-		char no[8];
+		char no[16];
 		const char *q[10];
 
 		snprintf(no, sizeof(no), "%d", i + 1);

@@ -436,7 +436,7 @@ static void test_sha256(void **state)
 	/* Every length around the padding's block boundaries, against
 	 * PostgreSQL's sha256(). */
 	for (int n = 0; n <= 130; n++) {
-		char ns[8];
+		char ns[16];
 		const char *p[1] = { ns };
 		char *want;
 
