@@ -99,7 +99,8 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TESTLIBOBJS) $(B)/libreleve.a
 
 # libFuzzer targets: clang, ASan+UBSan, their own objects in build/fuzz.
 FUZZ_B := build/fuzz
-FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -DRELEVE_VERSION='"$(VERSION)"' \
+	-I. $(PKG_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined
 FUZZ_LIBSRCS := $(LIBSRCS)
 FUZZ_OBJS := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_LIBSRCS))
