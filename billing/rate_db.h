@@ -29,10 +29,15 @@ struct rate_db_month {
 };
 
 /*
- * A month read for many customers at once (four queries), handed out one
- * customer at a time in id order.  Open, then next until it returns 1,
- * freeing each month with rate_db_month_free; close at the end.  The
- * months borrow strings from the batch.
+ * A month read for many customers at once, handed out one customer at a
+ * time in id order.  Open, then next until it returns 1, freeing each
+ * month with rate_db_month_free; close at the end.  The months borrow
+ * strings from the batch.  Open reads everything: the customers and
+ * their subscriptions (ordered by id), then the usage and storage rows
+ * in whatever order the server finds cheapest, summed into one array of
+ * days per customer (about 17 bytes a customer-day: 53 MB for 100,000
+ * customers' month).  A connection not in a transaction is left out of
+ * one; one in a transaction stays in it.
  */
 struct rate_db_batch {
 	int y, m, ndays, upto;
@@ -40,8 +45,14 @@ struct rate_db_batch {
 	char seller[3];
 	const struct tariff *t;
 	const struct vat_rates *rates;
-	PGresult *cust, *subs, *out, *sto;
-	int ci, si, oi, ti; /* cursors */
+	PGresult *cust, *subs;
+	int ci, si; /* cursors */
+	/* Day k (0-based) of customer row i of cust at [k * rows + i]
+	 * (day-major, as the rows come): outbound in the tariff's unit,
+	 * storage bytes, 1 when the storage is missing (no rollup row, or
+	 * a gap). */
+	int64_t *out, *sto;
+	unsigned char *missing;
 };
 
 /* customer NULL: every customer with a subscription in the month. */

@@ -173,6 +173,66 @@ static void test_refusals(void **state)
 	free(err);
 }
 
+/*
+ * The month of every customer at once (the batch reader: COPY of plain
+ * rows summed in the client) equals each customer rated alone, with
+ * several mailboxes a day, usage of a customer without subscription that
+ * day, storage missing on some days, and a plan change.
+ */
+static void test_batch_equals_single(void **state)
+{
+	static const char *const periods[] = {"2026-10", "2026-09"};
+	static const size_t expect[] = {8, 7}; /* C-1005 starts in October */
+	char *out, *err;
+	json_t *all, *one;
+	size_t i;
+
+	(void)state;
+	testdb_exec(db,
+		"INSERT INTO usage_daily (customer_id, mailbox, day,"
+		" out_messages, out_recipients, out_recipients_local) VALUES"
+		" ('C-1001', 'contact@menuiserie-lambert.fr', '2026-10-06', 3, 300, 0),"
+		" ('C-1001', 'atelier@menuiserie-lambert.fr', '2026-10-06', 2, 220, 10),"
+		" ('C-1001', 'compta@menuiserie-lambert.fr', '2026-10-06', 1, 5, 0),"
+		" ('C-1003', 'camille@martin-famille.fr', '2026-10-02', 4, 40, 0),"
+		" ('C-1003', 'camille@martin-famille.fr', '2026-09-05', 4, 40, 0),"
+		" ('C-1003', 'louis@martin-famille.fr', '2026-09-20', 4, 140, 0),"
+		" ('C-1005', 'jonas@becker-post.de', '2026-09-20', 4, 40, 0),"
+		" ('C-1007', 'hello@studio-perrin.fr', '2026-10-14', 9, 650, 0),"
+		" ('C-1007', 'hello@studio-perrin.fr', '2026-10-15', 9, 650, 0);"
+		"INSERT INTO storage_customer_daily (customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
+		" SELECT 'C-1007', d, 12 * 1073741824::bigint, 5, 5, 0, 0, 7"
+		" FROM generate_series('2026-10-03'::date, '2026-10-20', '1 day') d");
+	for (size_t p = 0; p < 2; p++) {
+		assert_int_equal(test_run(NULL, &out, &err, "rate", "--period",
+					  periods[p], "--json", NULL),
+				 0);
+		all = json_loads(out, 0, NULL);
+		free(out);
+		free(err);
+		assert_true(json_is_array(all));
+		assert_int_equal(json_array_size(all), expect[p]);
+		for (i = 0; i < json_array_size(all); i++) {
+			json_t *a = json_array_get(all, i);
+
+			one = rate(str(a, "customer"), periods[p]);
+			if (!json_equal(a, one)) {
+				char *x = json_dumps(a, JSON_SORT_KEYS);
+				char *y = json_dumps(one, JSON_SORT_KEYS);
+
+				fprintf(stderr, "batch:  %s\nsingle: %s\n", x,
+					y);
+				free(x);
+				free(y);
+			}
+			assert_true(json_equal(a, one));
+			json_decref(one);
+		}
+		json_decref(all);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_tolerance_and_overage),
 		cmocka_unit_test(test_vat_regimes),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_batch_equals_single),
 	};
 
 	return cmocka_run_group_tests_name("rate_db", tests, setup, teardown);
