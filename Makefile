@@ -161,7 +161,8 @@ uninstall:
 # Static analysis, and the layering rules of the house style.
 lint: $(B)/gen/migrations.c
 	scripts/check-layers
-	clang-tidy --quiet $(LIBSRCS) $(MAIN) -- $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+	clang-tidy --quiet $(LIBSRCS) $(MAIN) -- $(WARN) -D_GNU_SOURCE \
+		-DRELEVE_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I. \
 		--suppress=missingIncludeSystem $(SRCDIRS)

@@ -223,7 +223,7 @@ static int copy_row(void *ctx, int n, const char *const *f, const int *len,
 		    struct diag *d)
 {
 	struct scan *s = ctx;
-	int64_t v[4];
+	int64_t v[4] = {0, 0, 0, 0};
 
 	if (n != 1 + nvalues(s->kind) || len[0] < 0) {
 		diag_add(d, "rate_db: a row of %d fields", n);
@@ -335,7 +335,7 @@ static int scan_one(struct scan *s)
 		}
 		n = PQntuples(r);
 		for (int i = 0; i < n; i++) {
-			int64_t v[4];
+			int64_t v[4] = {0, 0, 0, 0};
 
 			for (int j = 0; j < nv; j++) {
 				if (!get_count(r, i, j + 1, &v[j])) {
@@ -534,7 +534,7 @@ static int at(const PGresult *r, const int *row, const char *id)
 static void fill_out(struct rate_db_month *mo, const struct tariff *t,
 		     int upto, const char *p)
 {
-	int64_t v[4];
+	int64_t v[4] = {0, 0, 0, 0};
 
 	while (p && numbers(&p, v, 4)) {
 		if (v[0] >= 1 && v[0] <= upto) {
@@ -547,7 +547,7 @@ static void fill_out(struct rate_db_month *mo, const struct tariff *t,
 /* Days 1..upto of mo from the sto column "day bytes gaps ...". */
 static void fill_sto(struct rate_db_month *mo, int upto, const char *p)
 {
-	int64_t v[3];
+	int64_t v[3] = {0, 0, 0};
 
 	while (p && numbers(&p, v, 3)) {
 		if (v[0] >= 1 && v[0] <= upto) {

@@ -22,7 +22,7 @@ static void put(char **buf, size_t *len, size_t *cap, const char *key,
 {
 	size_t need = strlen(key) + 2 * strlen(val) + 5;
 
-	if (*len + need + 1 > *cap) {
+	if (!*buf || *len + need + 1 > *cap) {
 		char *n;
 
 		*cap = (*len + need + 1) * 2;

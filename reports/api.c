@@ -159,7 +159,7 @@ struct api *api_new(const struct api_config *cfg, PGconn *first)
 	pthread_mutex_init(&a->rate_mu, NULL);
 	pthread_mutex_init(&a->pdf_mu, NULL);
 	pthread_mutex_init(&a->ref_mu, NULL);
-	a->idle = xcalloc(a->cfg.pool, sizeof(*a->idle));
+	a->idle = xcalloc(a->cfg.pool, sizeof(PGconn *));
 	if (first) {
 		conn_setup(first);
 		a->idle[a->nidle++] = first;

@@ -294,7 +294,7 @@ static void log_escape(char *out, size_t outlen, const char *s, size_t max)
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0, i;
 
-	for (i = 0; s[i] && i < max && o + 4 < outlen; i++) {
+	for (i = 0; i < max && s[i] && o + 4 < outlen; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '"') {

@@ -227,6 +227,9 @@ static int components(struct sub *s, unsigned char *g, uint32_t len,
 	if (len < 10 || (int16_t)g16(g) >= 0) {
 		return 0;
 	}
+	if (!ids && !s->newid) {
+		return -1;
+	}
 	do {
 		uint32_t c;
 
@@ -279,7 +282,12 @@ static unsigned char *build_glyf_loca(struct sub *s, uint32_t *glyflen,
 	for (uint32_t i = 0; i < s->nnew; i++) {
 		uint32_t off, len;
 
-		glyph_range(s, s->oldid[i], &off, &len);
+		if (glyph_range(s, s->oldid[i], &off, &len) != 0) {
+			free(out);
+			free(*loca);
+			*loca = NULL;
+			return NULL;
+		}
 		p32(*loca + 4 * i, pos);
 		memcpy(out + pos, s->glyf + off, len);
 		if (components(s, out + pos, len, s->newid, NULL, NULL) != 0) {
