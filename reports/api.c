@@ -359,6 +359,62 @@ static struct ref_snap *ref_get(struct api *a, PGconn *c, struct diag *d)
 	return s;
 }
 
+void api_warm(struct api *a)
+{
+	PGconn **conns = xcalloc(a->cfg.pool, sizeof(PGconn *));
+	struct diag d = DIAG_INIT;
+	char customer[72] = "";
+	unsigned n = 0;
+
+	for (; n < a->cfg.pool; n++) {
+		conns[n] = pool_get(a);
+		if (!conns[n]) {
+			break;
+		}
+	}
+	if (n > 0) {
+		PGresult *r = db_exec(conns[0], &d,
+				      "SELECT id FROM customers ORDER BY id"
+				      " LIMIT 1",
+				      0, NULL);
+
+		if (r && PQntuples(r) == 1) {
+			snprintf(customer, sizeof(customer), "%s",
+				 PQgetvalue(r, 0, 0));
+		}
+		PQclear(r);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct token_auth ta;
+		enum token_status st;
+		struct ref_snap *ref = ref_get(a, conns[i], &d);
+
+		/* A well-formed token that matches nothing. */
+		(void)token_check(conns[i], "rlv_"
+				  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+				  &ta, &st, &d);
+		if (ref && customer[0]) {
+			struct usage_request rq = { customer, NULL, NULL,
+						    a->today, USAGE_BY_DAY };
+			struct usage_report rep;
+
+			if (usage_query_ref(conns[i], &ref->ref, &rq, &rep,
+					    &d) == 0) {
+				usage_report_free(&rep);
+			}
+		}
+		if (ref) {
+			ref_put(a, ref);
+		}
+		pool_put(a, conns[i]);
+	}
+	if (d.n) {
+		diag_print(&d, stderr, WHO " (warming up)");
+	}
+	diag_free(&d);
+	free(conns);
+}
+
 /* ---- rate limit ---- */
 
 /*

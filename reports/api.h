@@ -38,6 +38,14 @@ struct api;
 struct api *api_new(const struct api_config *cfg, PGconn *first);
 /* Closes the pool's connections.  NULL is accepted. */
 void api_free(struct api *a);
+/*
+ * Open every pooled connection and run the hot path once on each (the
+ * reference data, a token check, a month-to-date usage query of some
+ * customer), so that the first requests do not pay for connecting,
+ * preparing statements and warming PostgreSQL's caches.  Errors are only
+ * logged: requests then open connections themselves.
+ */
+void api_warm(struct api *a);
 
 /* The http_handler and http_done of http.h; ctx is the struct api. */
 void api_handle(void *ctx, const struct http_request *rq,

@@ -177,6 +177,7 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	api = api_new(&ac, c);
+	api_warm(api);
 	srv = http_start(&hc, api_handle, api_done, api, &d);
 	if (!srv) {
 		diag_print(&d, stderr, WHO);
