@@ -111,6 +111,7 @@ struct run {
 	int64_t last_us;
 	double last_commit, last_progress, started;
 	long long lines_at_commit; /* r->st.lines at the last commit */
+	long long bad_at_commit;   /* malformed lines at the last commit */
 	double last_quota;	   /* when the quota check last ran */
 	uint64_t total_bytes, done_bytes;
 	struct pflog_str host; /* --host, or empty */
@@ -507,7 +508,9 @@ static int commit(struct run *r, struct linereader *lr, const char *path,
 	}
 	lr_fingerprint(lr, &fp, &fplen);
 	if (pfstore_commit(r->store, r->t, fp, fplen, path, lr_offset(lr),
-			   finished, r->st.lines - r->lines_at_commit, background, &d) != 0) {
+			   finished, r->st.lines - r->lines_at_commit,
+			   r->st.kinds[PFLOG_MALFORMED] - r->bad_at_commit,
+			   background, &d) != 0) {
 		diag_print(&d, stderr, WHO);
 		fprintf(stderr, WHO ": nothing of this batch was stored; the "
 				"next run resumes from the last commit\n");
@@ -515,6 +518,7 @@ static int commit(struct run *r, struct linereader *lr, const char *path,
 		return -1;
 	}
 	r->lines_at_commit = r->st.lines;
+	r->bad_at_commit = r->st.kinds[PFLOG_MALFORMED];
 	if (!background) {
 		run_quota_check(r);
 	}

@@ -78,7 +78,7 @@ struct pfstore {
 	size_t jstate_len, jfp_len;
 	uint64_t jfp, joffset;
 	int jfinished;
-	long long jlines;
+	long long jlines, jmalformed;
 	pthread_t thread;
 	int running, thread_rc;
 	struct diag thread_diag;
@@ -524,7 +524,7 @@ static int run_job1(struct pfstore *s, int fast, struct diag *d)
 	char *months = NULL;
 	char *state_hex = NULL;
 	long long unatt = 0, sys = 0;
-	char fphex[32], fplen[16], off[32], nlines[32], nmsg[32];
+	char fphex[32], fplen[16], off[32], nlines[32], nmsg[32], nbad[32];
 	PGresult *r;
 
 	/*
@@ -657,9 +657,10 @@ static int run_job1(struct pfstore *s, int fast, struct diag *d)
 	snprintf(off, sizeof(off), "%" PRIu64, offset);
 	snprintf(nlines, sizeof(nlines), "%lld", s->jlines);
 	snprintf(nmsg, sizeof(nmsg), "%zu", s->jnmsgs);
+	snprintf(nbad, sizeof(nbad), "%lld", s->jmalformed);
 	{
-		const char *p[7] = {s->id,	fphex, fplen, off,
-				    state_hex, nlines, nmsg};
+		const char *p[8] = {s->id,	fphex, fplen, off,
+				    state_hex, nlines, nmsg, nbad};
 		const char *pf[6] = {s->id, fphex, fplen, off, path,
 				     finished ? "t" : "f"};
 
@@ -667,7 +668,8 @@ static int run_job1(struct pfstore *s, int fast, struct diag *d)
 			   "UPDATE postfix_sources SET fingerprint = $2,"
 			   " fp_len = $3, offset_bytes = $4, tracker_state = $5,"
 			   " lines = lines + $6, messages = messages + $7,"
-			   " updated_at = now() WHERE id = $1", 7, p) ||
+			   " malformed = malformed + $8,"
+			   " updated_at = now() WHERE id = $1", 8, p) ||
 		    (fp_len > 0 && db_cmd(s->c, d,
 			   "INSERT INTO postfix_files AS f (source_id, fingerprint,"
 			   " fp_len, offset_bytes, first_path, finished)"
@@ -761,8 +763,8 @@ int pfstore_sync(struct pfstore *s, struct diag *d)
 
 int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
 		   size_t fp_len, const char *path, uint64_t offset,
-		   int finished, long long lines, int background,
-		   struct diag *d)
+		   int finished, long long lines, long long malformed,
+		   int background, struct diag *d)
 {
 	void *tmp;
 	size_t n;
@@ -787,6 +789,7 @@ int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
 	s->joffset = offset;
 	s->jfinished = finished;
 	s->jlines = lines;
+	s->jmalformed = malformed;
 	if (background &&
 	    pthread_create(&s->thread, NULL, job_thread, s) == 0) {
 		s->running = 1;

@@ -63,8 +63,8 @@ void pfstore_add_reject(struct pfstore *s, const char *host, int64_t when_us,
  * Commit: buffered rows, the messages in flight in t, and the cursor: the
  * file (fingerprint fp of fp_len bytes, first seen as path), the offset
  * after the last line fed, whether the file is finished, and t's state.
- * lines: the lines read since the previous commit (added to the
- * stream's count).  All of it is taken at the call, so t may go on at once.  background:
+ * lines, malformed: the lines read, and of them the malformed ones,
+ * since the previous commit (added to the stream's counts).  All of it is taken at the call, so t may go on at once.  background:
  * the transaction runs in a thread of its own while the caller goes on
  * parsing (the caller must not use the connection meanwhile); its result
  * comes from the next pfstore_commit() or pfstore_sync().  One commit
@@ -72,8 +72,8 @@ void pfstore_add_reject(struct pfstore *s, const char *host, int64_t when_us,
  */
 int pfstore_commit(struct pfstore *s, struct pftrack *t, uint64_t fp,
 		   size_t fp_len, const char *path, uint64_t offset,
-		   int finished, long long lines, int background,
-		   struct diag *d);
+		   int finished, long long lines, long long malformed,
+		   int background, struct diag *d);
 /* Wait for a background commit: 0, or -1 with its errors in d. */
 int pfstore_sync(struct pfstore *s, struct diag *d);
 /* Messages buffered since the last commit. */

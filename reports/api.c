@@ -939,6 +939,7 @@ static void do_metrics(struct ctx *x, struct http_response *r)
 
 	pf = db_exec(x->c, &d,
 		     "SELECT host || '/' || name AS source, lines, messages,"
+		     " malformed,"
 		     " extract(epoch FROM now() - updated_at)::bigint AS age"
 		     " FROM postfix_sources ORDER BY 1",
 		     0, NULL);
@@ -1026,13 +1027,22 @@ static void do_metrics(struct ctx *x, struct http_response *r)
 		fprintf(f, "} %s\n", db_get(st, i, "age"));
 	}
 	fputs("# HELP releve_postfix_lines_total Log lines read by the Postfix"
-	      " collector (malformed lines are not recorded separately).\n"
+	      " collector.\n"
 	      "# TYPE releve_postfix_lines_total counter\n",
 	      f);
 	for (int i = 0; i < PQntuples(pf); i++) {
 		fputs("releve_postfix_lines_total{source=", f);
 		label(f, db_get(pf, i, "source"));
 		fprintf(f, "} %s\n", db_get(pf, i, "lines"));
+	}
+	fputs("# HELP releve_postfix_malformed_lines_total Postfix log lines"
+	      " the collector could not understand (counted, skipped).\n"
+	      "# TYPE releve_postfix_malformed_lines_total counter\n",
+	      f);
+	for (int i = 0; i < PQntuples(pf); i++) {
+		fputs("releve_postfix_malformed_lines_total{source=", f);
+		label(f, db_get(pf, i, "source"));
+		fprintf(f, "} %s\n", db_get(pf, i, "malformed"));
 	}
 	fputs("# HELP releve_postfix_messages_total Messages stored by the"
 	      " Postfix collector.\n"

@@ -449,6 +449,22 @@ static void test_bad_input(void **state)
 	assert_int_equal(run_collect(&err, "--stats", "--source", "ugly", path,
 				     NULL), 0);
 	assert_non_null(strstr(err, "malformed lines"));
+	/* The malformed lines are kept with the source's counts (for the
+	 * API's /metrics), as many as --stats said. */
+	{
+		char *n = testdb_value(db, "SELECT malformed FROM"
+					   " postfix_sources WHERE name ="
+					   " 'ugly'");
+		long said = -1;
+
+		assert_int_equal(sscanf(strstr(err, "malformed lines: "),
+					"malformed lines: %ld", &said),
+				 1);
+		assert_non_null(n);
+		assert_true(said > 0);
+		assert_int_equal(atol(n), said);
+		free(n);
+	}
 	free(err);
 	/* A missing file: exit 1, named. */
 	assert_int_equal(run_collect(&err, "/nonexistent/mail.log", NULL), 1);

@@ -671,8 +671,9 @@ static void test_metrics(void **state)
 
 	(void)state;
 	testdb_exec(db, "INSERT INTO postfix_sources (host, name, lines,"
-			" messages, updated_at) VALUES ('mx1', 'mail.log',"
-			" 1234, 56, now() - interval '90 seconds');"
+			" messages, malformed, updated_at) VALUES ('mx1',"
+			" 'mail.log', 1234, 56, 7,"
+			" now() - interval '90 seconds');"
 			"INSERT INTO storage_snapshots (source, taken_at,"
 			" format, samples, errors, unattributed) VALUES"
 			" ('imap1', now() - interval '1 hour', 'tab', 25, 1,"
@@ -687,6 +688,8 @@ static void test_metrics(void **state)
 				       "\"postfix\",source=\"mx1/mail.log\"}"));
 	assert_non_null(strstr(r.body, "releve_postfix_lines_total{source="
 				       "\"mx1/mail.log\"} 1234"));
+	assert_non_null(strstr(r.body, "releve_postfix_malformed_lines_total"
+				       "{source=\"mx1/mail.log\"} 7"));
 	assert_non_null(strstr(r.body, "releve_ingest_lag_seconds{collector="
 				       "\"dovecot\",source=\"imap1\"} 3"));
 	assert_non_null(strstr(r.body, "releve_dovecot_errors_total{source="
