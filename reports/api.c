@@ -1026,51 +1026,42 @@ static void do_metrics(struct ctx *x, struct http_response *r)
 		label(f, db_get(st, i, "source"));
 		fprintf(f, "} %s\n", db_get(st, i, "age"));
 	}
-	fputs("# HELP releve_postfix_lines_total Log lines read by the Postfix"
-	      " collector.\n"
-	      "# TYPE releve_postfix_lines_total counter\n",
-	      f);
-	for (int i = 0; i < PQntuples(pf); i++) {
-		fputs("releve_postfix_lines_total{source=", f);
-		label(f, db_get(pf, i, "source"));
-		fprintf(f, "} %s\n", db_get(pf, i, "lines"));
-	}
-	fputs("# HELP releve_postfix_malformed_lines_total Postfix log lines"
-	      " the collector could not understand (counted, skipped).\n"
-	      "# TYPE releve_postfix_malformed_lines_total counter\n",
-	      f);
-	for (int i = 0; i < PQntuples(pf); i++) {
-		fputs("releve_postfix_malformed_lines_total{source=", f);
-		label(f, db_get(pf, i, "source"));
-		fprintf(f, "} %s\n", db_get(pf, i, "malformed"));
-	}
-	fputs("# HELP releve_postfix_messages_total Messages stored by the"
-	      " Postfix collector.\n"
-	      "# TYPE releve_postfix_messages_total counter\n",
-	      f);
-	for (int i = 0; i < PQntuples(pf); i++) {
-		fputs("releve_postfix_messages_total{source=", f);
-		label(f, db_get(pf, i, "source"));
-		fprintf(f, "} %s\n", db_get(pf, i, "messages"));
-	}
 	{
-		static const char *const cols[][2] = {
-			{ "snapshots", "Storage snapshots stored." },
-			{ "samples", "Mailbox samples stored." },
-			{ "errors", "Mailboxes whose value was an error." },
-			{ "unattributed", "Samples of unknown mailboxes." },
+		/* Counters per source: metric name, column, help. */
+		static const struct {
+			const char *name, *col, *help;
+			int dovecot;
+		} cols[] = {
+			{ "postfix_lines", "lines",
+			  "Log lines read by the Postfix collector.", 0 },
+			{ "postfix_malformed_lines", "malformed",
+			  "Postfix log lines the collector could not"
+			  " understand (counted, skipped).", 0 },
+			{ "postfix_messages", "messages",
+			  "Messages stored by the Postfix collector.", 0 },
+			{ "dovecot_snapshots", "snapshots",
+			  "Storage snapshots stored.", 1 },
+			{ "dovecot_samples", "samples",
+			  "Mailbox samples stored.", 1 },
+			{ "dovecot_errors", "errors",
+			  "Mailboxes whose value was an error.", 1 },
+			{ "dovecot_unattributed", "unattributed",
+			  "Samples of unknown mailboxes.", 1 },
 		};
 
-		for (size_t k = 0; k < 4; k++) {
+		for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+			const PGresult *res = cols[k].dovecot ? st : pf;
+
 			fprintf(f,
-				"# HELP releve_dovecot_%s_total %s\n"
-				"# TYPE releve_dovecot_%s_total counter\n",
-				cols[k][0], cols[k][1], cols[k][0]);
-			for (int i = 0; i < PQntuples(st); i++) {
-				fprintf(f, "releve_dovecot_%s_total{source=",
-					cols[k][0]);
-				label(f, db_get(st, i, "source"));
-				fprintf(f, "} %s\n", db_get(st, i, cols[k][0]));
+				"# HELP releve_%s_total %s\n"
+				"# TYPE releve_%s_total counter\n",
+				cols[k].name, cols[k].help, cols[k].name);
+			for (int i = 0; i < PQntuples(res); i++) {
+				fprintf(f, "releve_%s_total{source=",
+					cols[k].name);
+				label(f, db_get(res, i, "source"));
+				fprintf(f, "} %s\n",
+					db_get(res, i, cols[k].col));
 			}
 		}
 	}

@@ -183,6 +183,19 @@ static int billing_today(PGconn *c, char out[16], struct diag *d)
 	return 0;
 }
 
+/* The seller (issuing needs its series and terms) and today: 0, or -1
+ * with d (s left empty, safe to free). */
+static int seller_and_today(PGconn *c, struct seller *s, char today[16],
+			    struct diag *d)
+{
+	int sr = seller_db_load(c, s, d);
+
+	if (sr == 1) {
+		diag_add(d, "no seller is set: run `releve seller set FILE`");
+	}
+	return sr != 0 || billing_today(c, today, d) != 0 ? -1 : 0;
+}
+
 static int check_date(const char *s)
 {
 	int y, m, d;
@@ -719,7 +732,7 @@ out:
 static int invoice_issue(int argc, char **argv)
 {
 	struct batch_opts o;
-	int rc = batch_options(argc, argv, 0, &o), sr;
+	int rc = batch_options(argc, argv, 0, &o);
 	const char *db = o.db, *date = o.date;
 	struct diag d = DIAG_INIT;
 	struct seller s;
@@ -737,12 +750,7 @@ static int invoice_issue(int argc, char **argv)
 	if (!c) {
 		return EXIT_FAIL;
 	}
-	memset(&s, 0, sizeof(s));
-	sr = seller_db_load(c, &s, &d);
-	if (sr == 1) {
-		diag_add(&d, "no seller is set: run `releve seller set FILE`");
-	}
-	if (sr != 0 || billing_today(c, today, &d) != 0) {
+	if (seller_and_today(c, &s, today, &d) != 0) {
 		goto out;
 	}
 	if (invoice_db_issue(c, &s, o.y, o.m, o.customer,
@@ -786,7 +794,7 @@ static int invoice_credit(int argc, char **argv)
 	const char *reason = NULL, *db = NULL, *date = NULL;
 	struct invoice_credit_part parts[64];
 	size_t nlines = 0, namounts = 0;
-	int opt, rc = EXIT_FAIL, sr;
+	int opt, rc = EXIT_FAIL;
 	struct diag d = DIAG_INIT;
 	struct seller s;
 	PGconn *c;
@@ -854,12 +862,7 @@ static int invoice_credit(int argc, char **argv)
 	if (!c) {
 		return EXIT_FAIL;
 	}
-	memset(&s, 0, sizeof(s));
-	sr = seller_db_load(c, &s, &d);
-	if (sr == 1) {
-		diag_add(&d, "no seller is set: run `releve seller set FILE`");
-	}
-	if (sr != 0 || billing_today(c, today, &d) != 0) {
+	if (seller_and_today(c, &s, today, &d) != 0) {
 		goto out;
 	}
 	if (invoice_db_credit(c, &s, argv[optind], parts, nlines, reason,
