@@ -75,10 +75,14 @@ int money_parse(const char *s, unsigned flags, int max_places, int64_t *micro,
 			    "write 1234.50)");
 	}
 	if (comma_decimal(s)) {
-		char fixed[64];
+		char fixed[64], *comma;
 
 		snprintf(fixed, sizeof(fixed), "%.60s", s);
-		*strchr(fixed, ',') = '.';
+		/* The comma may lie beyond the 60 bytes shown. */
+		comma = strchr(fixed, ',');
+		if (comma) {
+			*comma = '.';
+		}
 		snprintf(hint, sizeof(hint), "is not a decimal (use %s)",
 			 fixed);
 		return fail(micro, why, whylen, s, hint);

@@ -114,6 +114,23 @@ static void test_parse(void **state)
 	}
 }
 
+/* A decimal comma beyond the 60 bytes the message quotes (found by
+ * fuzz_seller: the hint once wrote through a NULL). */
+static void test_long_comma(void **state)
+{
+	char in[200], why[256];
+	int64_t v = 1;
+
+	(void)state;
+	memset(in, '9', sizeof(in));
+	in[150] = ',';
+	in[151] = '5';
+	in[152] = '\0';
+	assert_int_equal(money_parse(in, 0, 6, &v, why, sizeof(why)), -1);
+	assert_int_equal(v, 0);
+	assert_non_null(strstr(why, "is not a decimal (use 999"));
+}
+
 static void test_format(void **state)
 {
 	static const struct {
@@ -258,6 +275,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_long_comma),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_round_cents),
