@@ -1,5 +1,5 @@
 /*
- * copy — COPY FROM STDIN in text format; see copy.h.
+ * copy — COPY FROM STDIN in text or binary format; see copy.h.
  */
 #include "copy.h"
 
@@ -39,8 +39,46 @@ int copy_begin(struct copy *cp, PGconn *c, const char *sql, struct diag *d)
 	return 0;
 }
 
+int copy_begin_binary(struct copy *cp, PGconn *c, const char *sql,
+		      struct diag *d)
+{
+	/* signature, flags (none), header extension length (none) */
+	static const char header[19] = "PGCOPY\n\377\r\n";
+
+	if (copy_begin(cp, c, sql, d)) {
+		return -1;
+	}
+	cp->binary = 1;
+	reserve(cp, sizeof(header));
+	memcpy(cp->buf, header, sizeof(header));
+	cp->len = sizeof(header);
+	return 0;
+}
+
+static void put_be(struct copy *cp, uint64_t v, int bytes)
+{
+	reserve(cp, (size_t)bytes);
+	for (int i = bytes - 1; i >= 0; i--) {
+		cp->buf[cp->len++] = (char)(v >> (8 * i));
+	}
+}
+
+/* A binary field begins; a row's first reserves its field count. */
+static void bin_field(struct copy *cp)
+{
+	if (cp->fields++ == 0) {
+		reserve(cp, 2);
+		cp->row_at = cp->len;
+		cp->len += 2;
+	}
+}
+
 static void sep(struct copy *cp)
 {
+	if (cp->binary) {
+		bin_field(cp);
+		return;
+	}
 	if (cp->fields++) {
 		reserve(cp, 1);
 		cp->buf[cp->len++] = '\t';
@@ -50,6 +88,15 @@ static void sep(struct copy *cp)
 void copy_text(struct copy *cp, const char *s)
 {
 	sep(cp);
+	if (cp->binary) {
+		size_t n = strlen(s);
+
+		put_be(cp, (uint32_t)n, 4);
+		reserve(cp, n);
+		memcpy(cp->buf + cp->len, s, n);
+		cp->len += n;
+		return;
+	}
 	reserve(cp, 2 * strlen(s) + 1);
 	for (; *s; s++) {
 		switch (*s) {
@@ -78,13 +125,47 @@ void copy_text(struct copy *cp, const char *s)
 void copy_int(struct copy *cp, int64_t v)
 {
 	sep(cp);
-	reserve(cp, 24);
-	cp->len += (size_t)snprintf(cp->buf + cp->len, 24, "%" PRId64, v);
+	if (cp->binary) {
+		put_be(cp, 8, 4);
+		put_be(cp, (uint64_t)v, 8);
+		return;
+	}
+	char tmp[24];
+	size_t n = 0;
+	/* by hand: a million rows of numbers, snprintf was a tenth of it */
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	reserve(cp, n + 1);
+	if (v < 0) {
+		cp->buf[cp->len++] = '-';
+	}
+	while (n) {
+		cp->buf[cp->len++] = tmp[--n];
+	}
+}
+
+void copy_int4(struct copy *cp, int32_t v)
+{
+	if (!cp->binary) {
+		copy_int(cp, v);
+		return;
+	}
+	sep(cp);
+	put_be(cp, 4, 4);
+	put_be(cp, (uint32_t)v, 4);
 }
 
 void copy_null(struct copy *cp)
 {
 	sep(cp);
+	if (cp->binary) {
+		put_be(cp, UINT32_MAX, 4);
+		return;
+	}
 	reserve(cp, 2);
 	cp->buf[cp->len++] = '\\';
 	cp->buf[cp->len++] = 'N';
@@ -105,8 +186,13 @@ static int flush(struct copy *cp)
 
 int copy_row(struct copy *cp)
 {
-	reserve(cp, 1);
-	cp->buf[cp->len++] = '\n';
+	if (cp->binary) {
+		cp->buf[cp->row_at] = (char)(cp->fields >> 8);
+		cp->buf[cp->row_at + 1] = (char)cp->fields;
+	} else {
+		reserve(cp, 1);
+		cp->buf[cp->len++] = '\n';
+	}
 	cp->fields = 0;
 	cp->rows++;
 	if (cp->len >= COPY_CHUNK) {
@@ -121,6 +207,9 @@ int copy_end(struct copy *cp, int failed)
 	int ok = 1;
 
 	if (!failed) {
+		if (cp->binary) {
+			put_be(cp, 0xffff, 2); /* the trailer */
+		}
 		flush(cp);
 	}
 	failed = failed || cp->failed;
