@@ -1,13 +1,19 @@
 /*
  * storage_db — Dovecot snapshots into PostgreSQL; see storage_db.h.
  *
- * The samples go through COPY into a temporary table, attributed to the
- * registry (by address, else by login) into another, from which
- * storage_samples is filled and storage_mailbox_daily folded (a plain
- * INSERT for the first snapshot of a day, else an upsert), and the
- * snapshot's day is rolled up.  All of it in one transaction, with the snapshot
- * row whose UNIQUE (source, taken_at) makes a second ingestion a no-op:
- * a concurrent duplicate fails on the constraint and rolls back whole.
+ * The work is done here, in memory, rather than in SQL over temporary
+ * tables: the registry comes out in one binary COPY and attributes each
+ * sample (by address, else by SASL login; the registry's address becomes
+ * the mailbox name); the samples go straight into storage_samples in one
+ * COPY; the day's daily maxima come out in another, are merged with the
+ * snapshot, and only the rows that change go back: new mailbox-days in
+ * one COPY sorted by the table's key (a B-tree fed in order fills its
+ * pages one after the other), grown ones through an UPDATE.  Then the
+ * snapshot's day is rolled up.  All of it in one transaction, with the
+ * snapshot row whose UNIQUE (source, taken_at) makes a second ingestion a
+ * no-op: a concurrent duplicate fails on the constraint and rolls back
+ * whole.  Writers of one billing day's maxima take a lock of that day, so
+ * that what one reads is still true when it writes.
  */
 #include "storage_db.h"
 
@@ -17,136 +23,926 @@
 #include <string.h>
 
 #include "common/copy.h"
+#include "common/copyout.h"
 #include "common/db.h"
 #include "common/xalloc.h"
 
-/*
- * Once the samples are in tmp_storage, src attributes them to the
- * registry (by address, else by SASL login; the registry's address
- * becomes the mailbox name); it is a temporary table, read by the three
- * statements below.
- */
-static const char src_sql[] =
-	"CREATE TEMP TABLE tmp_src ON COMMIT DROP AS"
-	" SELECT coalesce(m1.address, m2.address, t.mailbox) AS mbx,"
-	"  coalesce(m1.customer_id, m2.customer_id) AS cust,"
-	"  t.bytes, t.messages, t.limit_bytes"
-	" FROM tmp_storage t"
-	" LEFT JOIN mailboxes m1 ON m1.address = lower(t.mailbox)"
-	" LEFT JOIN mailboxes m2 ON m1.address IS NULL AND m2.login = t.mailbox"
-	" WHERE t.error IS NULL";
-
-/*
- * The samples and the mailboxes in error are stored.  No RETURNING:
- * every sample of src is stored, and a million returned rows would be
- * kept (and spilled) only to be counted.
- */
-static const char store_sql[] =
-	"WITH ins AS ("
-	" INSERT INTO storage_samples (snapshot_id, sampled_at, mailbox,"
-	"  customer_id, bytes, messages, limit_bytes)"
-	" SELECT $1, $2::timestamptz, mbx, cust, bytes, messages, limit_bytes"
-	" FROM tmp_src),"
-	" errs AS ("
-	" INSERT INTO storage_sample_errors (snapshot_id, mailbox, reason)"
-	" SELECT $1, mailbox, error FROM tmp_storage WHERE error IS NOT NULL"
-	" ON CONFLICT DO NOTHING)"
-	" SELECT count(*) AS stored, count(*) FILTER (WHERE cust IS NULL)"
-	"  AS unattributed FROM tmp_src";
-
-/*
- * The fold into storage_mailbox_daily.  The first snapshot of a billing
- * day finds none of its mailboxes' rows for the day: a plain INSERT does
- * it, three times as fast as the upsert below (whose speculative
- * insertion walks the key's index twice and logs twice).  It is tried
- * under a savepoint; any row already there (a later snapshot of the day,
- * another source, a login and an address naming one mailbox in this
- * snapshot) makes it fail whole, and the upsert does the fold instead:
- * the rows stored are the same either way.
- */
-static const char daily_first_sql[] =
-	"INSERT INTO storage_mailbox_daily (mailbox, day, customer_id,"
-	" max_bytes) SELECT mbx, $1::date, cust, bytes FROM tmp_src";
-
-/*
- * The upsert groups by mailbox first: a login and an address naming the
- * same mailbox in one snapshot must not update one row twice.  A day's
- * row is rewritten only when its value grows (or its customer changes):
- * most hourly snapshots find most rows already at their day's largest.
- */
-static const char daily_sql[] =
-	"INSERT INTO storage_mailbox_daily AS x (mailbox, day, customer_id,"
-	"  max_bytes)"
-	" SELECT mbx, $1::date, max(cust), max(bytes) FROM tmp_src"
-	" GROUP BY mbx"
-	" ON CONFLICT (mailbox, day) DO UPDATE SET"
-	"  max_bytes = greatest(x.max_bytes, EXCLUDED.max_bytes),"
-	"  customer_id = EXCLUDED.customer_id"
-	" WHERE x.max_bytes < EXCLUDED.max_bytes"
-	"  OR x.customer_id IS DISTINCT FROM EXCLUDED.customer_id";
-
-/* The daily fold: the fast form, else the upsert.  0 or -1. */
-static int fold_daily(PGconn *c, const char *day, struct diag *d)
+static uint64_t name_hash(const char *s, size_t n)
 {
-	const char *p[1] = {day};
-	struct diag first = DIAG_INIT;
-	int rc;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
-	if (db_cmd(c, d, "SAVEPOINT daily_first", 0, NULL)) {
-		return -1;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
 	}
-	rc = db_cmd(c, &first, daily_first_sql, 1, p);
-	/* its failure is expected (rows already there): not reported */
-	diag_free(&first);
-	if (rc == 0) {
-		return db_cmd(c, d, "RELEASE SAVEPOINT daily_first", 0, NULL);
-	}
-	if (db_cmd(c, d, "ROLLBACK TO SAVEPOINT daily_first", 0, NULL)) {
-		return -1;
-	}
-	return db_cmd(c, d, daily_sql, 1, p);
+	return h ^ (h >> 29);
 }
 
-int storage_store(PGconn *c, const char *source, const char *taken_at,
-		  const struct dq_snapshot *snap, int carry_days,
-		  struct storage_result *res, struct diag *d)
+/*
+ * Strings that live as long as the store: carved from blocks of 1 MiB
+ * (a million names are a million small strings, freed at once).
+ */
+struct arena {
+	char **block;
+	size_t nblock;
+	char *cur;
+	size_t left;
+};
+
+static const char *arena_dup(struct arena *a, const char *s, size_t n)
+{
+	char *p;
+
+	if (a->left < n + 1) {
+		size_t sz = n + 1 > (1u << 20) ? n + 1 : (1u << 20);
+
+		a->block = xreallocarray(a->block, a->nblock + 1,
+					 sizeof(*a->block));
+		a->block[a->nblock++] = a->cur = xmalloc(sz);
+		a->left = sz;
+	}
+	p = a->cur;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	a->cur += n + 1;
+	a->left -= n + 1;
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->nblock; i++) {
+		free(a->block[i]);
+	}
+	free(a->block);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * An open-addressing index of strings: a slot holds an entry's number + 1
+ * (0: empty) in its low half and the high half of the key's hash in its
+ * high half, so that a probe reads the entry only when the hashes agree
+ * (a million entries do not stay in the cache).  The caller keeps the
+ * entries.  Sized once, at least twice the entries.
+ */
+struct strindex {
+	uint64_t *slot;
+	size_t mask;
+};
+
+#define SLOT_TAG(h) ((h) >> 32)
+#define SLOT_ENTRY(v) ((uint32_t)(v) - 1)
+
+static void strindex_init(struct strindex *x, size_t n)
+{
+	size_t sz = 16;
+
+	while (sz < 2 * n) {
+		sz <<= 1;
+	}
+	x->slot = xcalloc(sz, sizeof(*x->slot));
+	x->mask = sz - 1;
+}
+
+/* The registry's mailboxes. */
+struct reg_mb {
+	const char *address, *login, *customer;
+	uint32_t alen, llen;
+	int exists; /* on the snapshot's billing day */
+};
+
+struct registry {
+	struct reg_mb *mb;
+	size_t n, cap;
+	struct strindex by_addr, by_login; /* by_login: built when first
+					    * needed (most names are addresses) */
+	struct arena strings;
+};
+
+static int reg_row(void *ctx, int n, const char *const *f, const int *len,
+		   struct diag *d)
+{
+	struct registry *r = ctx;
+	struct reg_mb *m;
+
+	if (n != 4 || len[0] < 0 || len[1] < 0 || len[2] < 0 || len[3] != 1) {
+		diag_add(d, "database: the registry: unexpected COPY row");
+		return -1;
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 4096;
+		r->mb = xreallocarray(r->mb, r->cap, sizeof(*r->mb));
+	}
+	m = &r->mb[r->n++];
+	m->address = arena_dup(&r->strings, f[0], (size_t)len[0]);
+	m->alen = (uint32_t)len[0];
+	m->login = arena_dup(&r->strings, f[1], (size_t)len[1]);
+	m->llen = (uint32_t)len[1];
+	m->customer = arena_dup(&r->strings, f[2], (size_t)len[2]);
+	m->exists = f[3][0] != 0;
+	return 0;
+}
+
+static void reg_put(struct strindex *x, const char *s, size_t n, uint32_t v)
+{
+	uint64_t h = name_hash(s, n);
+	size_t i = h & x->mask;
+
+	while (x->slot[i]) {
+		i = (i + 1) & x->mask;
+	}
+	x->slot[i] = SLOT_TAG(h) << 32 | ((uint64_t)v + 1);
+}
+
+/* The registry mailbox whose address (by 1) or login (by 0) is s, or -1. */
+static long reg_find(struct registry *r, int by_addr, const char *s,
+		     size_t n)
+{
+	const struct strindex *x = by_addr ? &r->by_addr : &r->by_login;
+
+	if (r->n == 0) {
+		return -1;
+	}
+	if (!by_addr && !r->by_login.slot) {
+		strindex_init(&r->by_login, r->n);
+		for (size_t i = 0; i < r->n; i++) {
+			reg_put(&r->by_login, r->mb[i].login, r->mb[i].llen,
+				(uint32_t)i);
+		}
+	}
+	uint64_t h = name_hash(s, n);
+
+	for (size_t i = h & x->mask; x->slot[i]; i = (i + 1) & x->mask) {
+		const struct reg_mb *m;
+
+		if (SLOT_TAG(x->slot[i]) != SLOT_TAG(h)) {
+			continue;
+		}
+		m = &r->mb[SLOT_ENTRY(x->slot[i])];
+		if ((by_addr ? m->alen : m->llen) == n &&
+		    memcmp(by_addr ? m->address : m->login, s, n) == 0) {
+			return (long)SLOT_ENTRY(x->slot[i]);
+		}
+	}
+	return -1;
+}
+
+static int reg_load(PGconn *c, struct registry *r, struct diag *d)
+{
+	if (copyout_run(c, "COPY (SELECT address, login, customer_id,"
+			   " (start_date IS NULL OR start_date <= d.day)"
+			   " AND (end_date IS NULL OR end_date > d.day)"
+			   " FROM mailboxes, (SELECT current_setting("
+			   "'releve.store_day')::date AS day) d)"
+			   " TO STDOUT (FORMAT binary)",
+			reg_row, r, d)) {
+		return -1;
+	}
+	strindex_init(&r->by_addr, r->n);
+	for (size_t i = 0; i < r->n; i++) {
+		reg_put(&r->by_addr, r->mb[i].address, r->mb[i].alen,
+			(uint32_t)i);
+	}
+	return 0;
+}
+
+static void reg_free(struct registry *r)
+{
+	free(r->mb);
+	free(r->by_addr.slot);
+	free(r->by_login.slot);
+	arena_free(&r->strings);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A sample to store: the mailbox's name (the registry's address when
+ * attributed), its customer (NULL: unattributed). */
+struct srow {
+	const char *mbx;
+	const char *cust;
+	int64_t bytes;
+	uint32_t len;
+	uint32_t sample; /* index in the snapshot */
+	int32_t reg;	 /* the registry's mailbox, -1: unattributed */
+};
+
+/* "{"a","b\"c"}": names as a text[] literal, passed as a parameter. */
+static char *text_array(const char *const *names, size_t n)
+{
+	size_t cap = 3, len = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++) {
+		cap += 2 * strlen(names[i]) + 3;
+	}
+	out = xmalloc(cap);
+	out[len++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		const char *s = names[i];
+
+		if (i) {
+			out[len++] = ',';
+		}
+		out[len++] = '"';
+		for (; *s; s++) {
+			if (*s == '"' || *s == '\\') {
+				out[len++] = '\\';
+			}
+			out[len++] = *s;
+		}
+		out[len++] = '"';
+	}
+	out[len++] = '}';
+	out[len] = '\0';
+	return out;
+}
+
+/*
+ * Attribution: a sample's name is looked up as an address (in lower
+ * case), else as a login (as it is).  ASCII names are lowered here; a
+ * name with other bytes is lowered by the database (lower() as the
+ * database's locale has it), in one query for all of them, before the
+ * samples are sent.  The ASCII ones, nearly all, are looked up while the
+ * samples are sent, so that the lookups overlap the server's work.
+ */
+#define MATCH_LATER (-2) /* an ASCII name, looked up when sent */
+
+/* An ASCII name's registry mailbox, or -1. */
+static long match_ascii(struct registry *r, const char *s, size_t len,
+			char *low)
+{
+	long m;
+
+	for (size_t k = 0; k < len; k++) {
+		unsigned char ch = (unsigned char)s[k];
+
+		low[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+	m = reg_find(r, 1, low, len);
+	return m >= 0 ? m : reg_find(r, 0, s, len);
+}
+
+/* match[i] for every sample: the other names resolved, the ASCII ones
+ * MATCH_LATER (errors: -1).  0 or -1. */
+static int attribute_wide(PGconn *c, struct registry *r,
+			  const struct dq_snapshot *snap, long *match,
+			  struct diag *d)
+{
+	size_t nwide = 0;
+	size_t *wide = NULL;
+	int rc = -1;
+
+	for (size_t i = 0; i < snap->n; i++) {
+		const unsigned char *s =
+			(const unsigned char *)snap->s[i].mailbox;
+
+		match[i] = snap->s[i].error ? -1 : MATCH_LATER;
+		if (snap->s[i].error) {
+			continue;
+		}
+		while (*s && *s < 0x80) {
+			s++;
+		}
+		if (*s) {
+			wide = xreallocarray(wide, nwide + 1, sizeof(*wide));
+			wide[nwide++] = i;
+			match[i] = -1;
+		}
+	}
+	if (nwide) {
+		const char **names = xreallocarray(NULL, nwide, sizeof(*names));
+		char *arr;
+
+		for (size_t k = 0; k < nwide; k++) {
+			names[k] = snap->s[wide[k]].mailbox;
+		}
+		arr = text_array(names, nwide);
+		free(names);
+		const char *p[1] = {arr};
+		PGresult *res = db_exec(c, d,
+			"SELECT u.ord, m.address FROM unnest($1::text[])"
+			" WITH ORDINALITY AS u(name, ord)"
+			" JOIN mailboxes m ON m.address = lower(u.name)", 1, p);
+
+		free(arr);
+		if (!res) {
+			goto out;
+		}
+		for (int t = 0; t < PQntuples(res); t++) {
+			long ord = atol(PQgetvalue(res, t, 0));
+
+			if (ord >= 1 && (size_t)ord <= nwide) {
+				match[wide[ord - 1]] = reg_find(
+					r, 1, PQgetvalue(res, t, 1),
+					(size_t)PQgetlength(res, t, 1));
+			}
+		}
+		PQclear(res);
+		for (size_t k = 0; k < nwide; k++) {
+			const char *s = snap->s[wide[k]].mailbox;
+
+			if (match[wide[k]] < 0) {
+				match[wide[k]] = reg_find(r, 0, s, strlen(s));
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(wide);
+	return rc;
+}
+
+/*
+ * The samples and the mailboxes in error, stored; rows gets the samples
+ * stored (attributed), *n their number.
+ */
+static int store_samples(PGconn *c, struct registry *r, int64_t snapid,
+			 int64_t at_us, const struct dq_snapshot *snap,
+			 long *match, struct srow *rows, size_t *n,
+			 long long *unattributed, struct diag *d)
 {
 	struct copy cp;
-	PGresult *r;
-	char snapid[32], nsamples[32], nerrors[32], next[16];
+	size_t cap = 256;
+	char *low = xmalloc(cap);
 
-	memset(res, 0, sizeof(*res));
-	snprintf(nsamples, sizeof(nsamples), "%zu", snap->n - snap->nerrors);
-	snprintf(nerrors, sizeof(nerrors), "%zu", snap->nerrors);
+	*n = 0;
+	*unattributed = 0;
+
+	if (copy_begin_binary(&cp, c, "COPY storage_samples (snapshot_id,"
+				      " sampled_at, mailbox, customer_id,"
+				      " bytes, messages, limit_bytes)"
+				      " FROM STDIN (FORMAT binary)", d)) {
+		free(low);
+		return -1;
+	}
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct dq_sample *s = &snap->s[i];
+		struct srow *w;
+
+		if (s->error) {
+			continue;
+		}
+		w = &rows[(*n)++];
+		w->sample = (uint32_t)i;
+		w->bytes = s->bytes;
+		w->len = (uint32_t)strlen(s->mailbox);
+		if (match[i] == MATCH_LATER) {
+			if (w->len + 1 > cap) {
+				cap = 2 * ((size_t)w->len + 1);
+				low = xreallocarray(low, cap, 1);
+			}
+			match[i] = match_ascii(r, s->mailbox, w->len, low);
+		}
+		w->reg = (int32_t)match[i];
+		if (match[i] >= 0) {
+			w->mbx = r->mb[match[i]].address;
+			w->len = r->mb[match[i]].alen;
+			w->cust = r->mb[match[i]].customer;
+		} else {
+			w->mbx = s->mailbox;
+			w->cust = NULL;
+			(*unattributed)++;
+		}
+		copy_int(&cp, snapid);
+		copy_int(&cp, at_us); /* timestamptz */
+		copy_text(&cp, w->mbx);
+		if (w->cust) {
+			copy_text(&cp, w->cust);
+		} else {
+			copy_null(&cp);
+		}
+		copy_int(&cp, s->bytes);
+		if (s->messages < 0) {
+			copy_null(&cp);
+		} else {
+			copy_int(&cp, s->messages);
+		}
+		if (s->limit_bytes < 0) {
+			copy_null(&cp);
+		} else {
+			copy_int(&cp, s->limit_bytes);
+		}
+		if (copy_row(&cp)) {
+			break;
+		}
+	}
+	free(low);
+	if (copy_end(&cp, 0)) {
+		return -1;
+	}
+	if (snap->nerrors == 0) {
+		return 0;
+	}
+	/* A handful usually: through a temporary table, so that a name
+	 * listed twice is stored once. */
+	if (db_cmd(c, d, "CREATE TEMP TABLE tmp_storage_errors (mailbox text,"
+			 " reason text) ON COMMIT DROP", 0, NULL) ||
+	    copy_begin(&cp, c, "COPY tmp_storage_errors FROM STDIN", d)) {
+		return -1;
+	}
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct dq_sample *s = &snap->s[i];
+
+		if (!s->error) {
+			continue;
+		}
+		copy_text(&cp, s->mailbox);
+		copy_text(&cp, s->reason ? s->reason : "error");
+		if (copy_row(&cp)) {
+			break;
+		}
+	}
+	if (copy_end(&cp, 0)) {
+		return -1;
+	}
+	char id[32];
+	const char *p[1] = {id};
+
+	snprintf(id, sizeof(id), "%lld", (long long)snapid);
+	return db_cmd(c, d, "INSERT INTO storage_sample_errors (snapshot_id,"
+			    " mailbox, reason) SELECT $1, mailbox, reason"
+			    " FROM tmp_storage_errors ON CONFLICT DO NOTHING",
+		      1, p);
+}
+
+/* The day's maxima already stored, by mailbox. */
+struct day_row {
+	const char *mbx, *cust; /* cust NULL: unattributed */
+	int64_t max_bytes;
+	uint32_t len;
+};
+
+struct day_rows {
+	struct day_row *r;
+	size_t n, cap;
+	struct strindex x;
+	struct arena strings;
+};
+
+static int day_row_in(void *ctx, int n, const char *const *f, const int *len,
+		      struct diag *d)
+{
+	struct day_rows *dr = ctx;
+	struct day_row *w;
+	int64_t v;
+
+	if (n != 3 || len[0] < 0 || !copyout_int(f[2], len[2], &v)) {
+		diag_add(d, "database: the daily maxima: unexpected COPY row");
+		return -1;
+	}
+	if (dr->n == dr->cap) {
+		dr->cap = dr->cap ? 2 * dr->cap : 4096;
+		dr->r = xreallocarray(dr->r, dr->cap, sizeof(*dr->r));
+	}
+	w = &dr->r[dr->n++];
+	w->mbx = arena_dup(&dr->strings, f[0], (size_t)len[0]);
+	w->len = (uint32_t)len[0];
+	w->cust = len[1] < 0 ? NULL
+			     : arena_dup(&dr->strings, f[1], (size_t)len[1]);
+	w->max_bytes = v;
+	return 0;
+}
+
+static const struct day_row *day_find(const struct day_rows *dr,
+				      const char *s, size_t n)
+{
+	if (dr->n == 0) {
+		return NULL;
+	}
+	uint64_t h = name_hash(s, n);
+
+	for (size_t i = h & dr->x.mask; dr->x.slot[i];
+	     i = (i + 1) & dr->x.mask) {
+		const struct day_row *w;
+
+		if (SLOT_TAG(dr->x.slot[i]) != SLOT_TAG(h)) {
+			continue;
+		}
+		w = &dr->r[SLOT_ENTRY(dr->x.slot[i])];
+		if (w->len == n && memcmp(w->mbx, s, n) == 0) {
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* The order of the key of storage_mailbox_daily under the C collation
+ * (bytes, then length), the order a B-tree is cheapest to fill in. */
+static int srow_cmp(const void *a, const void *b)
+{
+	const struct srow *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->mbx, y->mbx, n);
+
+	if (c) {
+		return c;
+	}
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+static int same_cust(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Fold the samples into the day's maxima: a mailbox without a row for
+ * the day gets one, a row grows when a sample is larger (or follows the
+ * mailbox to another customer); the rest is left as it is.  rows is
+ * sorted here.  today[i] gets the day's largest value of the registry's
+ * mailbox i (left alone when it has none).
+ */
+static int fold_daily(PGconn *c, const char *day, int32_t day_no,
+		      struct srow *rows, size_t n,
+		      struct registry *reg, int64_t *today,
+		      struct diag *d)
+{
+	const char *p[1] = {day};
+	struct day_rows dr;
+	struct copy ins, upd;
+	size_t nupd = 0;
+	int rc = -1;
+	PGresult *r;
+
+	memset(&dr, 0, sizeof(dr));
+	r = db_exec(c, d, "SELECT pg_advisory_xact_lock("
+			  "hashtext('releve storage_mailbox_daily'),"
+			  " $1::date - date '2000-01-01'),"
+			  " set_config('releve.fold_day', $1::date::text, true)",
+		    1, p);
+	if (!r) {
+		return -1;
+	}
+	PQclear(r);
+	if (copyout_run(c, "COPY (SELECT mailbox, customer_id, max_bytes"
+			   " FROM storage_mailbox_daily WHERE day ="
+			   " (SELECT current_setting('releve.fold_day')::date))"
+			   " TO STDOUT (FORMAT binary)",
+			day_row_in, &dr, d)) {
+		goto out;
+	}
+	strindex_init(&dr.x, dr.n);
+	for (size_t i = 0; i < dr.n; i++) {
+		long k = reg_find(reg, 1, dr.r[i].mbx, dr.r[i].len);
+
+		reg_put(&dr.x, dr.r[i].mbx, dr.r[i].len, (uint32_t)i);
+		if (k >= 0 && today[k] < dr.r[i].max_bytes) {
+			today[k] = dr.r[i].max_bytes;
+		}
+	}
+	qsort(rows, n, sizeof(*rows), srow_cmp);
+	/* rows that grow go through a temporary table (created before the
+	 * COPY below: no other statement runs during one) */
+	if (dr.n && db_cmd(c, d, "CREATE TEMP TABLE tmp_daily_grown"
+				 " (mailbox text, customer_id text,"
+				 " max_bytes bigint) ON COMMIT DROP", 0, NULL)) {
+		goto out;
+	}
+	if (copy_begin_binary(&ins, c, "COPY storage_mailbox_daily (mailbox,"
+				       " day, customer_id, max_bytes)"
+				       " FROM STDIN (FORMAT binary)", d)) {
+		goto out;
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		struct srow m = rows[i];
+		const struct day_row *old;
+
+		/* a login and an address naming one mailbox: one row */
+		for (j = i + 1; j < n && srow_cmp(&rows[j], &m) == 0; j++) {
+			if (rows[j].bytes > m.bytes) {
+				m.bytes = rows[j].bytes;
+			}
+		}
+		if (m.reg >= 0 && today[m.reg] < m.bytes) {
+			today[m.reg] = m.bytes;
+		}
+		old = day_find(&dr, m.mbx, m.len);
+		if (old && old->max_bytes >= m.bytes &&
+		    same_cust(old->cust, m.cust)) {
+			continue;
+		}
+		if (old) {
+			rows[nupd].mbx = m.mbx;
+			rows[nupd].len = m.len;
+			rows[nupd].cust = m.cust;
+			rows[nupd].bytes = m.bytes > old->max_bytes
+						   ? m.bytes
+						   : old->max_bytes;
+			nupd++;
+			continue;
+		}
+		copy_text(&ins, m.mbx);
+		copy_int4(&ins, day_no); /* date */
+		if (m.cust) {
+			copy_text(&ins, m.cust);
+		} else {
+			copy_null(&ins);
+		}
+		copy_int(&ins, m.bytes);
+		if (copy_row(&ins)) {
+			break;
+		}
+	}
+	if (copy_end(&ins, 0)) {
+		goto out;
+	}
+	if (nupd) {
+		if (copy_begin(&upd, c, "COPY tmp_daily_grown FROM STDIN", d)) {
+			goto out;
+		}
+		for (size_t i = 0; i < nupd; i++) {
+			copy_text(&upd, rows[i].mbx);
+			if (rows[i].cust) {
+				copy_text(&upd, rows[i].cust);
+			} else {
+				copy_null(&upd);
+			}
+			copy_int(&upd, rows[i].bytes);
+			if (copy_row(&upd)) {
+				break;
+			}
+		}
+		if (copy_end(&upd, 0) ||
+		    db_cmd(c, d, "UPDATE storage_mailbox_daily x"
+				 " SET customer_id = g.customer_id,"
+				 " max_bytes = g.max_bytes"
+				 " FROM tmp_daily_grown g"
+				 " WHERE x.mailbox = g.mailbox"
+				 " AND x.day = $1::date", 1, p)) {
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(dr.r);
+	free(dr.x.slot);
+	arena_free(&dr.strings);
+	return rc;
+}
+
+/*
+ * The rollup of the snapshot's day (storage_rollup's rules, for one day)
+ * from what the store holds in memory: the registry, and each mailbox's
+ * largest value of the day (today, -1: none).  A mailbox existing that
+ * day without a value is looked up in the carry_days days before, by
+ * exact keys, when such mailboxes are few; when they are many (a source
+ * that sees part of the mailboxes only), storage_rollup does the day from
+ * the table instead.
+ */
+#define ROLLUP_DAY_LOOKUPS 20000
+
+struct cust_day {
+	const char *id;
+	int64_t bytes;
+	int32_t mailboxes, sampled, carried;
+};
+
+static int cust_day_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cust_day *)a)->id,
+		      ((const struct cust_day *)b)->id);
+}
+
+static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
+		      const char *day, int32_t day_no, const char *next,
+		      int carry, struct diag *d)
+{
+	unsigned char *state = xcalloc(reg->n ? reg->n : 1, 1); /* 1 sampled, 2 carried */
+	size_t *miss = NULL, nmiss = 0, ncd = 0;
+	struct cust_day *cd = NULL;
+	struct strindex cx = {NULL, 0};
+	char carrys[16];
+	struct copy cp;
+	int rc = -1;
+
+	snprintf(carrys, sizeof(carrys), "%d", carry);
+	for (size_t i = 0; i < reg->n; i++) {
+		if (!reg->mb[i].exists) {
+			continue;
+		}
+		if (today[i] >= 0) {
+			state[i] = 1;
+		} else {
+			miss = xreallocarray(miss, nmiss + 1, sizeof(*miss));
+			miss[nmiss++] = i;
+		}
+	}
+	if (nmiss > ROLLUP_DAY_LOOKUPS) {
+		struct rollup_result rr;
+
+		rc = storage_rollup(c, day, next, carry, &rr, d);
+		goto out;
+	}
+	if (nmiss && carry > 0) {
+		const char **names = xreallocarray(NULL, nmiss, sizeof(*names));
+		char *arr;
+		PGresult *r;
+
+		for (size_t k = 0; k < nmiss; k++) {
+			names[k] = reg->mb[miss[k]].address;
+		}
+		arr = text_array(names, nmiss);
+		free(names);
+		const char *p[3] = {arr, day, carrys};
+
+		r = db_exec(c, d, "SELECT u.ord, s.max_bytes"
+				  " FROM unnest($1::text[]) WITH ORDINALITY"
+				  " AS u(name, ord) CROSS JOIN LATERAL ("
+				  " SELECT x.max_bytes"
+				  " FROM generate_series(1, $3::int) k(back)"
+				  " JOIN storage_mailbox_daily x"
+				  " ON x.day = $2::date - k.back"
+				  " AND x.mailbox = u.name"
+				  " ORDER BY k.back LIMIT 1) s", 3, p);
+		free(arr);
+		if (!r) {
+			goto out;
+		}
+		for (int t = 0; t < PQntuples(r); t++) {
+			long ord = atol(PQgetvalue(r, t, 0));
+
+			if (ord >= 1 && (size_t)ord <= nmiss) {
+				today[miss[ord - 1]] =
+					atoll(PQgetvalue(r, t, 1));
+				state[miss[ord - 1]] = 2;
+			}
+		}
+		PQclear(r);
+	}
+	/* each customer's day, by customer */
+	strindex_init(&cx, reg->n / 2 + 1);
+	for (size_t i = 0, last = SIZE_MAX; i < reg->n; i++) {
+		const struct reg_mb *m = &reg->mb[i];
+		size_t h;
+		uint64_t hv;
+		struct cust_day *y;
+
+		if (!m->exists) {
+			continue;
+		}
+		/* the registry's rows come mostly customer by customer */
+		if (last != SIZE_MAX && strcmp(cd[last].id, m->customer) == 0) {
+			y = &cd[last];
+			goto found;
+		}
+		hv = name_hash(m->customer, strlen(m->customer));
+		for (h = hv & cx.mask; cx.slot[h]; h = (h + 1) & cx.mask) {
+			if (SLOT_TAG(cx.slot[h]) == SLOT_TAG(hv) &&
+			    strcmp(cd[SLOT_ENTRY(cx.slot[h])].id,
+				   m->customer) == 0) {
+				break;
+			}
+		}
+		if (!cx.slot[h]) {
+			if ((ncd & (ncd - 1)) == 0) {
+				cd = xreallocarray(cd, ncd ? 2 * ncd : 1,
+						   sizeof(*cd));
+			}
+			memset(&cd[ncd], 0, sizeof(*cd));
+			cd[ncd].id = m->customer;
+			cx.slot[h] = SLOT_TAG(hv) << 32 | (uint64_t)++ncd;
+		}
+		last = SLOT_ENTRY(cx.slot[h]);
+		y = &cd[last];
+	found:
+		y->mailboxes++;
+		if (!state[i]) {
+			continue; /* a gap */
+		}
+		if (state[i] == 1) {
+			y->sampled++;
+		} else {
+			y->carried++;
+		}
+		if (y->bytes > INT64_MAX - today[i]) {
+			diag_add(d, "customer %s, %s: storage beyond 2^63-1"
+				    " bytes", m->customer, day);
+			goto out;
+		}
+		y->bytes += today[i];
+	}
+	qsort(cd, ncd, sizeof(*cd), cust_day_cmp);
+	{
+		const char *p[1] = {day};
+
+		if (db_cmd(c, d, "DELETE FROM storage_customer_daily"
+				 " WHERE day = $1::date", 1, p)) {
+			goto out;
+		}
+	}
+	if (copy_begin_binary(&cp, c, "COPY storage_customer_daily (customer_id,"
+				      " day, storage_bytes, mailboxes, sampled,"
+				      " carried, gaps, carry_days)"
+				      " FROM STDIN (FORMAT binary)", d)) {
+		goto out;
+	}
+	for (size_t i = 0; i < ncd; i++) {
+		copy_text(&cp, cd[i].id);
+		copy_int4(&cp, day_no); /* date */
+		copy_int(&cp, cd[i].bytes);
+		copy_int4(&cp, cd[i].mailboxes);
+		copy_int4(&cp, cd[i].sampled);
+		copy_int4(&cp, cd[i].carried);
+		copy_int4(&cp, cd[i].mailboxes - cd[i].sampled - cd[i].carried);
+		copy_int4(&cp, carry);
+		if (copy_row(&cp)) {
+			break;
+		}
+	}
+	rc = copy_end(&cp, 0);
+out:
+	free(state);
+	free(miss);
+	free(cd);
+	free(cx.slot);
+	return rc;
+}
+
+int storage_begin(PGconn *c, const char *taken_at, struct storage_tx *tx,
+		  struct diag *d)
+{
+	PGresult *r;
+	const char *p[1] = {taken_at};
+
+	memset(tx, 0, sizeof(*tx));
 	/*
 	 * synchronous_commit off: a snapshot's commit need not wait for its
 	 * WAL to reach the disk.  A crash just after may lose the snapshot
 	 * (never half of it: the transaction is atomic), and it is re-taken
 	 * at the next run (hourly); this commit is all this transaction
-	 * changes.  work_mem: the mailbox grouping of a million samples
-	 * stays in memory.  jit: compiling costs more than it saves here.
+	 * changes.  jit: compiling costs more than it saves here.
 	 */
 	if (db_begin(c, d) ||
 	    db_cmd(c, d, "SET LOCAL synchronous_commit = off", 0, NULL) ||
-	    db_cmd(c, d, "SET LOCAL work_mem = '256MB'", 0, NULL) ||
 	    db_cmd(c, d, "SET LOCAL jit = off", 0, NULL)) {
 		db_rollback(c);
 		return -1;
 	}
-	{
-		const char *p[1] = {taken_at};
-
-		r = db_exec(c, d, "SELECT releve_billing_day($1::timestamptz),"
-				  " releve_billing_day($1::timestamptz) + 1,"
-				  " releve_ensure_month_partition("
-				  "'storage_samples', $1::timestamptz)", 1, p);
-		if (!r) {
-			goto fail;
-		}
-		snprintf(res->day, sizeof(res->day), "%s", PQgetvalue(r, 0, 0));
-		snprintf(next, sizeof(next), "%s", PQgetvalue(r, 0, 1));
-		PQclear(r);
+	r = db_exec(c, d, "SELECT releve_billing_day($1::timestamptz),"
+			  " releve_billing_day($1::timestamptz) + 1,"
+			  " releve_ensure_month_partition("
+			  "'storage_samples', $1::timestamptz),"
+			  " set_config('releve.store_day',"
+			  " releve_billing_day($1::timestamptz)::text, true),"
+			  " (extract(epoch FROM $1::timestamptz"
+			  "  - timestamptz '2000-01-01 00:00:00+00')"
+			  "  * 1000000)::bigint,"
+			  " releve_billing_day($1::timestamptz)"
+			  "  - date '2000-01-01'",
+		    1, p);
+	if (!r) {
+		db_rollback(c);
+		return -1;
 	}
+	snprintf(tx->day, sizeof(tx->day), "%s", PQgetvalue(r, 0, 0));
+	snprintf(tx->next, sizeof(tx->next), "%s", PQgetvalue(r, 0, 1));
+	tx->at_us = atoll(PQgetvalue(r, 0, 4));
+	tx->day_no = atoi(PQgetvalue(r, 0, 5));
+	PQclear(r);
+	tx->reg = xcalloc(1, sizeof(struct registry));
+	if (reg_load(c, tx->reg, d)) {
+		storage_abandon(c, tx);
+		return -1;
+	}
+	tx->open = 1;
+	return 0;
+}
+
+void storage_abandon(PGconn *c, struct storage_tx *tx)
+{
+	if (tx->reg) {
+		reg_free(tx->reg);
+		free(tx->reg);
+	}
+	if (c) {
+		db_rollback(c);
+	}
+	memset(tx, 0, sizeof(*tx));
+}
+
+int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
+		     const char *taken_at, const struct dq_snapshot *snap,
+		     int carry_days, struct storage_result *res,
+		     struct diag *d)
+{
+	struct registry *reg = tx->reg;
+	struct srow *rows = NULL;
+	int64_t *today = NULL;
+	PGresult *r;
+	char snapid[32], nsamples[32], nerrors[32], unatt[32];
+	long *match = NULL;
+	size_t n;
+
+	memset(res, 0, sizeof(*res));
+	if (!tx->open) {
+		diag_add(d, "storage: no transaction begun");
+		return -1;
+	}
+	snprintf(res->day, sizeof(res->day), "%s", tx->day);
+	rows = xreallocarray(NULL, snap->n ? snap->n : 1, sizeof(*rows));
+	match = xreallocarray(NULL, snap->n ? snap->n : 1, sizeof(*match));
+	snprintf(nsamples, sizeof(nsamples), "%zu", snap->n - snap->nerrors);
+	snprintf(nerrors, sizeof(nerrors), "%zu", snap->nerrors);
 	{
 		const char *p[5] = {source, taken_at,
 				    dq_format_name(snap->format), nsamples,
@@ -163,91 +959,73 @@ int storage_store(PGconn *c, const char *source, const char *taken_at,
 		}
 		if (PQntuples(r) == 0) {
 			PQclear(r);
+			free(rows);
+			free(match);
+			storage_abandon(c, tx);
+			memset(res, 0, sizeof(*res));
 			res->already = 1;
-			db_rollback(c);
 			return 0;
 		}
 		snprintf(snapid, sizeof(snapid), "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
-	if (db_cmd(c, d,
-		   "CREATE TEMP TABLE tmp_storage (mailbox text, bytes bigint,"
-		   " messages bigint, limit_bytes bigint, error text)"
-		   " ON COMMIT DROP", 0, NULL) ||
-	    copy_begin(&cp, c, "COPY tmp_storage FROM STDIN", d)) {
+	if (attribute_wide(c, reg, snap, match, d) ||
+	    store_samples(c, reg, atoll(snapid), tx->at_us, snap, match, rows,
+			  &n, &res->unattributed, d)) {
 		goto fail;
 	}
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct dq_sample *s = &snap->s[i];
-
-		copy_text(&cp, s->mailbox);
-		copy_int(&cp, s->bytes);
-		if (s->messages < 0) {
-			copy_null(&cp);
-		} else {
-			copy_int(&cp, s->messages);
-		}
-		if (s->limit_bytes < 0) {
-			copy_null(&cp);
-		} else {
-			copy_int(&cp, s->limit_bytes);
-		}
-		if (s->error) {
-			copy_text(&cp, s->reason ? s->reason : "error");
-		} else {
-			copy_null(&cp);
-		}
-		if (copy_row(&cp)) {
-			break;
-		}
-	}
-	/* No ANALYZE: the planner sizes a never-analysed table from its
-	 * pages, which is all the joins below need (a hash of the registry,
-	 * probed once per sample). */
-	if (copy_end(&cp, 0)) {
-		goto fail;
-	}
+	res->samples = (long long)n;
+	snprintf(unatt, sizeof(unatt), "%lld", res->unattributed);
 	{
-		const char *p[2] = {snapid, taken_at};
-		char unatt[32];
-
-		if (db_cmd(c, d, src_sql, 0, NULL)) {
-			goto fail;
-		}
-		r = db_exec(c, d, store_sql, 2, p);
-		if (!r) {
-			goto fail;
-		}
-		res->samples = atoll(db_get(r, 0, "stored"));
-		res->unattributed = atoll(db_get(r, 0, "unattributed"));
-		PQclear(r);
-		snprintf(unatt, sizeof(unatt), "%lld", res->unattributed);
 		const char *q[2] = {snapid, unatt};
 
 		if (db_cmd(c, d, "UPDATE storage_snapshots SET unattributed = $2"
-				 " WHERE id = $1", 2, q) ||
-		    fold_daily(c, res->day, d)) {
+				 " WHERE id = $1", 2, q)) {
 			goto fail;
 		}
 	}
-	{
-		/* The snapshot's day, rolled up at once: the later days it
-		 * may carry into are rolled up on their own day, or by
-		 * `releve rollup storage` after a back-dated import. */
-		struct rollup_result rr;
-
-		if (storage_rollup(c, res->day, next, carry_days, &rr, d)) {
-			goto fail;
-		}
+	today = xreallocarray(NULL, reg->n ? reg->n : 1, sizeof(*today));
+	for (size_t i = 0; i < reg->n; i++) {
+		today[i] = -1;
 	}
-	if (db_commit(c, d)) {
+	/* The snapshot's day, rolled up at once: the later days it may
+	 * carry into are rolled up on their own day, or by `releve rollup
+	 * storage` after a back-dated import. */
+	if (fold_daily(c, tx->day, tx->day_no, rows, n, reg, today,
+		       d) ||
+	    rollup_day(c, reg, today, tx->day, tx->day_no, tx->next,
+		       carry_days, d) ||
+	    db_commit(c, d)) {
 		goto fail;
 	}
+	free(rows);
+	free(match);
+	free(today);
+	tx->open = 0;
+	storage_abandon(NULL, tx);
 	res->errors = (long long)snap->nerrors;
 	return 0;
 fail:
-	db_rollback(c);
+	free(rows);
+	free(match);
+	free(today);
+	storage_abandon(c, tx);
+	memset(res, 0, sizeof(*res));
 	return -1;
+}
+
+int storage_store(PGconn *c, const char *source, const char *taken_at,
+		  const struct dq_snapshot *snap, int carry_days,
+		  struct storage_result *res, struct diag *d)
+{
+	struct storage_tx tx;
+
+	memset(res, 0, sizeof(*res));
+	if (storage_begin(c, taken_at, &tx, d)) {
+		return -1;
+	}
+	return storage_store_tx(c, &tx, source, taken_at, snap, carry_days,
+				res, d);
 }
 
 /*
@@ -284,16 +1062,6 @@ struct rl_sample {
 	int64_t bytes;
 };
 
-static uint64_t rl_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
-}
 
 static uint32_t rd32(const unsigned char *p)
 {
@@ -319,7 +1087,7 @@ struct rl_state {
 
 static long rl_find(const struct rl_state *st, const char *a, size_t n)
 {
-	for (size_t i = rl_hash(a, n) & st->mask; st->slot[i];
+	for (size_t i = name_hash(a, n) & st->mask; st->slot[i];
 	     i = (i + 1) & st->mask) {
 		const struct rl_mailbox *m = &st->mb[st->slot[i] - 1];
 
@@ -571,7 +1339,7 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 		if (m->lo < 0 || m->hi > ndays || m->lo >= m->hi) {
 			abort(); /* the query clips them to the period */
 		}
-		for (h = rl_hash(m->address, (size_t)m->len) & st.mask;
+		for (h = name_hash(m->address, (size_t)m->len) & st.mask;
 		     st.slot[h]; h = (h + 1) & st.mask) {
 		}
 		st.slot[h] = (uint32_t)i + 1;

@@ -17,6 +17,7 @@
 #define RELEVE_STORAGE_DB_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "common/diag.h"
 #include "dovequota.h"
@@ -30,6 +31,29 @@ struct storage_result {
 	long long unattributed;	  /* samples of mailboxes unknown to the registry */
 	char day[11];		  /* billing day of the snapshot, YYYY-MM-DD */
 };
+
+/*
+ * A store in two steps, so that the first can run while the snapshot is
+ * still being read: storage_begin opens the transaction and loads the
+ * registry; storage_store_tx stores the snapshot and commits, or rolls
+ * back (0, or -1 with nothing stored; either way tx is finished).
+ * storage_abandon rolls a begun store back (c NULL: only frees).
+ */
+struct storage_tx {
+	int open;
+	char day[11], next[16]; /* the billing day and the next, YYYY-MM-DD */
+	int32_t day_no;		/* the day, in days since 2000-01-01 */
+	int64_t at_us;		/* the time, in microseconds since 2000 UTC */
+	struct registry *reg;	/* private */
+};
+
+int storage_begin(PGconn *c, const char *taken_at, struct storage_tx *tx,
+		  struct diag *d);
+int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
+		     const char *taken_at, const struct dq_snapshot *snap,
+		     int carry_days, struct storage_result *res,
+		     struct diag *d);
+void storage_abandon(PGconn *c, struct storage_tx *tx);
 
 /*
  * Store snap, taken at taken_at (RFC 3339 / PostgreSQL timestamptz text)

@@ -375,6 +375,83 @@ static void test_rollup_agrees_with_definition(void **state)
 	}
 }
 
+/* The snapshot's own day, as the collector rolls it up, against the
+ * per-mailbox definition (default carry window, 7 days). */
+static void day_agrees(const char *day)
+{
+	const char *p[1] = {day};
+	char *v = testdb_value_p(db,
+		"SELECT count(*) FROM (("
+		" SELECT customer_id, day, sum(bytes) AS b, count(*) AS n,"
+		"  count(*) FILTER (WHERE state = 'sampled') AS s,"
+		"  count(*) FILTER (WHERE state = 'carried') AS c,"
+		"  count(*) FILTER (WHERE state = 'gap') AS g"
+		" FROM storage_mailbox_days($1::date, $1::date + 1, 7)"
+		" GROUP BY 1, 2"
+		" EXCEPT"
+		" SELECT customer_id, day, storage_bytes, mailboxes, sampled,"
+		"  carried, gaps FROM storage_customer_daily WHERE day = $1::date)"
+		" UNION ALL ("
+		" SELECT customer_id, day, storage_bytes, mailboxes, sampled,"
+		"  carried, gaps FROM storage_customer_daily WHERE day = $1::date"
+		" EXCEPT"
+		" SELECT customer_id, day, sum(bytes), count(*),"
+		"  count(*) FILTER (WHERE state = 'sampled'),"
+		"  count(*) FILTER (WHERE state = 'carried'),"
+		"  count(*) FILTER (WHERE state = 'gap')"
+		" FROM storage_mailbox_days($1::date, $1::date + 1, 7)"
+		" GROUP BY 1, 2)) x", 1, p);
+
+	assert_string_equal(v, "0");
+	free(v);
+}
+
+/*
+ * Every snapshot rolls its own billing day up, with no rollup command:
+ * carried values from earlier days, a later snapshot of the same day
+ * that grows one mailbox and shrinks another (the largest stays), a
+ * name with non-ASCII bytes (its ASCII letters lowered, as the database
+ * lowers it) and a SASL login.
+ */
+static void test_snapshot_rolls_up_its_day(void **state)
+{
+	(void)state;
+	testdb_exec(db, "INSERT INTO mailboxes (address, login, domain,"
+			" customer_id, start_date, end_date) VALUES"
+			" ('élodie@alpha.fr', 'élodie', 'alpha.fr', 'C-1',"
+			" '2026-11-15', NULL)");
+	ingest_ok("2026-11-20T06:00:00Z",
+		  "ann@alpha.fr 100\ncy@beta.fr 200\nélodie@ALPHA.fr 300");
+	expect_day("élodie@alpha.fr", "2026-11-20", "307200/sampled");
+	day_agrees("2026-11-20");
+	/* C-1 on the 20th: ann, bo@alpha.org (never sampled: a gap), élodie. */
+	customer_day("C-1", "2026-11-20", "409600 3/2/0/1");
+
+	/* The 22nd: only cy and élodie (by login); ann is carried. */
+	ingest_ok("2026-11-22T06:00:00Z", "cy@beta.fr 250\nélodie 310");
+	expect_day("élodie@alpha.fr", "2026-11-22", "317440/sampled");
+	expect_day("ann@alpha.fr", "2026-11-22", "102400/carried");
+	day_agrees("2026-11-22");
+	customer_day("C-1", "2026-11-22", "419840 3/1/1/1");
+	customer_day("C-2", "2026-11-22", "256000 1/1/0/0");
+
+	/* Later that day: cy grows, élodie shrinks, ann appears. */
+	ingest_ok("2026-11-22T18:00:00Z",
+		  "cy@beta.fr 400\nÉlodie 100\nélodie@alpha.fr 5\nANN@alpha.fr 50");
+	expect_day("cy@beta.fr", "2026-11-22", "409600/sampled");
+	expect_day("élodie@alpha.fr", "2026-11-22", "317440/sampled");
+	expect_day("ann@alpha.fr", "2026-11-22", "51200/sampled");
+	day_agrees("2026-11-22");
+	customer_day("C-1", "2026-11-22", "368640 3/2/0/1");
+	customer_day("C-2", "2026-11-22", "409600 1/1/0/0");
+	/* "Élodie" is no login and, under the test cluster's C locale, no
+	 * address in lower case either: unattributed. */
+	char *v = testdb_value(db, "SELECT unattributed FROM storage_snapshots"
+				   " WHERE taken_at = '2026-11-22T18:00:00Z'");
+	assert_string_equal(v, "1");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_bad_snapshot_stores_nothing),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_rollup_agrees_with_definition),
+		cmocka_unit_test(test_snapshot_rolls_up_its_day),
 	};
 
 	return cmocka_run_group_tests_name("storage_db", tests, setup, teardown);
