@@ -5,6 +5,7 @@
  * store it (storage_db) or, with --dry-run, print the samples.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -244,19 +245,83 @@ static void print_stats(const struct dq_snapshot *snap)
 	}
 }
 
-static int store(const char *db, const char *source, const char *at,
+/*
+ * The database side's first step (connect, begin, load the registry)
+ * runs in a thread of its own while the snapshot is read and parsed.
+ */
+struct opener {
+	const char *db, *at;
+	PGconn *c;
+	struct storage_tx tx;
+	struct diag d;
+	int rc;
+	pthread_t thread;
+};
+
+static void *open_store(void *arg)
+{
+	struct opener *o = arg;
+
+	o->c = session_open("releve collect dovecot", o->db);
+	if (!o->c) {
+		o->rc = -1;
+		return NULL;
+	}
+	o->rc = storage_begin(o->c, o->at, &o->tx, &o->d);
+	return NULL;
+}
+
+static void opener_start(struct opener *o, const char *db, const char *at)
+{
+	memset(o, 0, sizeof(*o));
+	o->db = db;
+	o->at = at;
+	o->d = (struct diag)DIAG_INIT;
+	if (pthread_create(&o->thread, NULL, open_store, o) != 0) {
+		open_store(o); /* no thread: in turn, then */
+		o->thread = pthread_self();
+	}
+}
+
+/* Wait for it; 0 when the store is ready to go on. */
+static int opener_join(struct opener *o)
+{
+	if (!pthread_equal(o->thread, pthread_self())) {
+		pthread_join(o->thread, NULL);
+	}
+	return o->rc;
+}
+
+/* Give up a store that was begun (the snapshot was refused). */
+static void opener_drop(struct opener *o)
+{
+	opener_join(o);
+	if (o->c && o->rc == 0) {
+		storage_abandon(o->c, &o->tx);
+	}
+	db_close(o->c);
+	diag_free(&o->d);
+}
+
+static int store(struct opener *o, const char *source, const char *at,
 		 const struct dq_snapshot *snap, int carry, int stats)
 {
 	struct diag d = DIAG_INIT;
 	struct storage_result res;
-	PGconn *c = session_open("releve collect dovecot", db);
 	int rc;
 
-	if (!c) {
+	if (opener_join(o)) {
+		if (o->c) {
+			diag_print(&o->d, stderr, "releve collect dovecot");
+			fprintf(stderr, "releve collect dovecot: nothing "
+					"stored\n");
+		}
+		opener_drop(o);
 		return EXIT_FAIL;
 	}
-	rc = storage_store(c, source, at, snap, carry, &res, &d);
-	db_close(c);
+	rc = storage_store_tx(o->c, &o->tx, source, at, snap, carry, &res, &d);
+	db_close(o->c);
+	diag_free(&o->d);
 	if (rc) {
 		diag_print(&d, stderr, "releve collect dovecot");
 		fprintf(stderr, "releve collect dovecot: nothing stored\n");
@@ -292,6 +357,7 @@ int cmd_collect_dovecot(int argc, char **argv)
 	};
 	struct dq_options o = {DQ_AUTO, NULL};
 	struct dq_snapshot snap;
+	struct opener op;
 	struct diag d = DIAG_INIT;
 	int c, dry = 0, lines = 0, stats = 0, rc;
 	const char *path, *db = NULL, *at = NULL, *source = NULL;
@@ -386,9 +452,15 @@ int cmd_collect_dovecot(int argc, char **argv)
 		host[sizeof(host) - 1] = '\0';
 		source = host;
 	}
+	if (!dry) {
+		opener_start(&op, db, at);
+	}
 	if (exec) {
 		buf = read_exec(exec, &len, &d);
 		if (!buf) {
+			if (!dry) {
+				opener_drop(&op);
+			}
 			diag_print(&d, stderr, "releve collect dovecot");
 			diag_free(&d);
 			return EXIT_FAIL;
@@ -396,6 +468,9 @@ int cmd_collect_dovecot(int argc, char **argv)
 	} else {
 		buf = read_all(path, &len);
 		if (!buf) {
+			if (!dry) {
+				opener_drop(&op);
+			}
 			return cli_fail("collect dovecot: %s: %s", path,
 					strerror(errno));
 		}
@@ -407,6 +482,9 @@ int cmd_collect_dovecot(int argc, char **argv)
 		diag_print(&d, stderr, "releve collect dovecot");
 		fprintf(stderr, "releve collect dovecot: snapshot refused, "
 				"nothing taken from it\n");
+		if (!dry) {
+			opener_drop(&op);
+		}
 		diag_free(&d);
 		return EXIT_FAIL;
 	}
@@ -425,7 +503,7 @@ int cmd_collect_dovecot(int argc, char **argv)
 		print_stats(&snap);
 	}
 	if (!dry) {
-		rc = store(db, source, at, &snap, (int)carry, stats);
+		rc = store(&op, source, at, &snap, (int)carry, stats);
 		dq_snapshot_free(&snap);
 		return rc;
 	}
