@@ -545,12 +545,47 @@ static int same_cust(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* COPY rows[0..n) into storage_mailbox_daily for day day_no. */
+static int copy_daily(PGconn *c, int32_t day_no, const struct srow *rows,
+		      size_t n, struct diag *d)
+{
+	struct copy ins;
+
+	if (copy_begin_binary(&ins, c, "COPY storage_mailbox_daily (mailbox,"
+				       " day, customer_id, max_bytes)"
+				       " FROM STDIN (FORMAT binary)", d)) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		copy_text(&ins, rows[i].mbx);
+		copy_int4(&ins, day_no); /* date */
+		if (rows[i].cust) {
+			copy_text(&ins, rows[i].cust);
+		} else {
+			copy_null(&ins);
+		}
+		copy_int(&ins, rows[i].bytes);
+		if (copy_row(&ins)) {
+			break;
+		}
+	}
+	return copy_end(&ins, 0);
+}
+
+/* What a snapshot's row does to the day's row (srow.sample, reused once
+ * the samples are stored). */
+enum { FOLD_NEW, FOLD_GROWN, FOLD_SAME };
+
 /*
  * Fold the samples into the day's maxima: a mailbox without a row for
  * the day gets one, a row grows when a sample is larger (or follows the
- * mailbox to another customer); the rest is left as it is.  rows is
- * sorted here.  today[i] gets the day's largest value of the registry's
- * mailbox i (left alone when it has none).
+ * mailbox to another customer); the rest is left as it is.  A later
+ * snapshot of a day grows most rows (mail arrives all day): the table's
+ * fillfactor (sql/010) leaves room in each page for the new versions, so
+ * that the UPDATE is a HOT one, with no index entry to write (1M rows:
+ * 2.7 s, against 7.9 s in full pages; deleting the day and copying it
+ * back whole took 7 s).  rows is sorted and rewritten here.  today[i] gets the day's largest value of
+ * the registry's mailbox i (left alone when it has none).
  */
 static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 		      struct srow *rows, size_t n,
@@ -559,8 +594,9 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 {
 	const char *p[1] = {day};
 	struct day_rows dr;
-	struct copy ins, upd;
-	size_t nupd = 0;
+	struct copy upd;
+	size_t m = 0, nnew = 0, nupd = 0;
+	struct srow *all = NULL;
 	int rc = -1;
 	PGresult *r;
 
@@ -591,66 +627,66 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 		}
 	}
 	qsort(rows, n, sizeof(*rows), srow_cmp);
-	/* rows that grow go through a temporary table (created before the
-	 * COPY below: no other statement runs during one) */
-	if (dr.n && db_cmd(c, d, "CREATE TEMP TABLE tmp_daily_grown"
-				 " (mailbox text, customer_id text,"
-				 " max_bytes bigint) ON COMMIT DROP", 0, NULL)) {
-		goto out;
-	}
-	if (copy_begin_binary(&ins, c, "COPY storage_mailbox_daily (mailbox,"
-				       " day, customer_id, max_bytes)"
-				       " FROM STDIN (FORMAT binary)", d)) {
-		goto out;
-	}
+
+	/* One row per mailbox (a login and an address naming one mailbox
+	 * are one row), its fate against the day's row, in rows[0..m). */
 	for (size_t i = 0, j; i < n; i = j) {
-		struct srow m = rows[i];
+		struct srow w = rows[i];
 		const struct day_row *old;
 
-		/* a login and an address naming one mailbox: one row */
-		for (j = i + 1; j < n && srow_cmp(&rows[j], &m) == 0; j++) {
-			if (rows[j].bytes > m.bytes) {
-				m.bytes = rows[j].bytes;
+		for (j = i + 1; j < n && srow_cmp(&rows[j], &w) == 0; j++) {
+			if (rows[j].bytes > w.bytes) {
+				w.bytes = rows[j].bytes;
 			}
 		}
-		if (m.reg >= 0 && today[m.reg] < m.bytes) {
-			today[m.reg] = m.bytes;
+		if (w.reg >= 0 && today[w.reg] < w.bytes) {
+			today[w.reg] = w.bytes;
 		}
-		old = day_find(&dr, m.mbx, m.len);
-		if (old && old->max_bytes >= m.bytes &&
-		    same_cust(old->cust, m.cust)) {
-			continue;
-		}
-		if (old) {
-			rows[nupd].mbx = m.mbx;
-			rows[nupd].len = m.len;
-			rows[nupd].cust = m.cust;
-			rows[nupd].bytes = m.bytes > old->max_bytes
-						   ? m.bytes
-						   : old->max_bytes;
-			nupd++;
-			continue;
-		}
-		copy_text(&ins, m.mbx);
-		copy_int4(&ins, day_no); /* date */
-		if (m.cust) {
-			copy_text(&ins, m.cust);
+		old = day_find(&dr, w.mbx, w.len);
+		if (!old) {
+			w.sample = FOLD_NEW;
+			nnew++;
 		} else {
-			copy_null(&ins);
+			if (old->max_bytes >= w.bytes &&
+			    same_cust(old->cust, w.cust)) {
+				w.sample = FOLD_SAME;
+				w.bytes = old->max_bytes;
+			} else {
+				w.sample = FOLD_GROWN;
+				if (w.bytes < old->max_bytes) {
+					w.bytes = old->max_bytes;
+				}
+				nupd++;
+			}
 		}
-		copy_int(&ins, m.bytes);
-		if (copy_row(&ins)) {
-			break;
+		rows[m++] = w;
+	}
+
+	/* New rows copied (in order), grown ones updated. */
+	if (nnew) {
+		size_t k = 0;
+
+		all = xreallocarray(NULL, nnew, sizeof(*all));
+		for (size_t i = 0; i < m; i++) {
+			if (rows[i].sample == FOLD_NEW) {
+				all[k++] = rows[i];
+			}
 		}
-	}
-	if (copy_end(&ins, 0)) {
-		goto out;
-	}
-	if (nupd) {
-		if (copy_begin(&upd, c, "COPY tmp_daily_grown FROM STDIN", d)) {
+		if (copy_daily(c, day_no, all, nnew, d)) {
 			goto out;
 		}
-		for (size_t i = 0; i < nupd; i++) {
+	}
+	if (nupd) {
+		if (db_cmd(c, d, "CREATE TEMP TABLE tmp_daily_grown"
+				 " (mailbox text, customer_id text,"
+				 " max_bytes bigint) ON COMMIT DROP", 0, NULL) ||
+		    copy_begin(&upd, c, "COPY tmp_daily_grown FROM STDIN", d)) {
+			goto out;
+		}
+		for (size_t i = 0; i < m; i++) {
+			if (rows[i].sample != FOLD_GROWN) {
+				continue;
+			}
 			copy_text(&upd, rows[i].mbx);
 			if (rows[i].cust) {
 				copy_text(&upd, rows[i].cust);
@@ -674,6 +710,7 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 	}
 	rc = 0;
 out:
+	free(all);
 	free(dr.r);
 	free(dr.x.slot);
 	arena_free(&dr.strings);

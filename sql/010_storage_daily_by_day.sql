@@ -10,6 +10,15 @@
 ALTER TABLE storage_mailbox_daily DROP CONSTRAINT storage_mailbox_daily_pkey;
 ALTER TABLE storage_mailbox_daily ADD PRIMARY KEY (day, mailbox);
 
+-- Half of each page left free.  A day's later snapshots (hourly, say)
+-- grow most of its rows; with room in the page, the new version of a row
+-- stays beside the old one (a HOT update: no index entry to write, and
+-- the previous snapshot's versions are pruned to make room for the next).
+-- A million rows updated: 2.7 s, against 7.9 s in full pages, where each
+-- update also doubles the day's pages until a vacuum.  The price: a day's
+-- first snapshot writes twice the pages (1.9 s -> 3.1 s for a million).
+ALTER TABLE storage_mailbox_daily SET (fillfactor = 50);
+
 -- The per-mailbox rules (see 003_storage), looking a mailbox's latest
 -- day up by exact keys: day g, g - 1, ... g - p_carry.
 CREATE OR REPLACE FUNCTION storage_mailbox_days(p_from date, p_to date, p_carry integer,

@@ -450,6 +450,20 @@ static void test_snapshot_rolls_up_its_day(void **state)
 				   " WHERE taken_at = '2026-11-22T18:00:00Z'");
 	assert_string_equal(v, "1");
 	free(v);
+
+	/* Most of the day's rows grow: the day is replaced whole, and the
+	 * row this snapshot does not name (ann's) stays. */
+	ingest_ok("2026-11-22T20:00:00Z",
+		  "cy@beta.fr 500\nélodie 400\nÉlodie 200");
+	expect_day("cy@beta.fr", "2026-11-22", "512000/sampled");
+	expect_day("élodie@alpha.fr", "2026-11-22", "409600/sampled");
+	expect_day("ann@alpha.fr", "2026-11-22", "51200/sampled");
+	day_agrees("2026-11-22");
+	customer_day("C-1", "2026-11-22", "460800 3/2/0/1");
+	v = testdb_value(db, "SELECT count(*) FROM storage_mailbox_daily"
+			     " WHERE day = '2026-11-22'");
+	assert_string_equal(v, "4"); /* with the unattributed Élodie */
+	free(v);
 }
 
 int main(void)
