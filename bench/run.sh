@@ -145,13 +145,37 @@ dovecot)
 		"$(rate "$size / 1048576" "$parse") MiB/s; wc -l ${wc}s" \
 		"(releve/wc = $(ratio "$parse" "$wc"))"
 	fresh_db
-	t0=$(now)
-	$R collect dovecot --source bench --at 2026-10-01T03:00:00Z \
-		"$work/quota.tab"
-	t1=$(now)
-	ingest=$(secs "$t0" "$t1")
-	echo "end to end into PostgreSQL: ${ingest}s," \
-		"$(rate "$MAILBOXES" "$ingest") samples/s (target 500000)"
+	# The snapshot's mailboxes registered: userK@domainN.example, five
+	# to a domain, a customer per domain.
+	psql -X -q -v ON_ERROR_STOP=1 -v n="$MAILBOXES" <<'SQL'
+INSERT INTO customers (id, name, kind, address_line1, city, country, billing_email)
+SELECT 'D-' || i, 'Customer ' || i, 'individual', '1 rue', 'Paris', 'FR',
+       'c' || i || '@bench.example' FROM generate_series(0, (:n - 1) / 5) i;
+INSERT INTO domains SELECT 'domain' || i || '.example', 'D-' || i
+  FROM generate_series(0, (:n - 1) / 5) i;
+INSERT INTO mailboxes (address, login, domain, customer_id)
+SELECT 'user' || k || '@domain' || k / 5 || '.example',
+       'user' || k || '@domain' || k / 5 || '.example',
+       'domain' || k / 5 || '.example', 'D-' || k / 5
+  FROM generate_series(0, :n - 1) k;
+ANALYZE;
+SQL
+	# The day's first snapshot, a later one of the same day (values
+	# grown a little: the day's rows are updated), the next day's.
+	for at in 2026-10-01T03:00:00Z 2026-10-01T15:00:00Z 2026-10-02T03:00:00Z; do
+		$G/gendoveadm --mailboxes "$MAILBOXES" --format tab --at "$at" \
+			>"$work/quota.$at.tab"
+		t0=$(now)
+		$R collect dovecot --source bench --at "$at" "$work/quota.$at.tab"
+		t1=$(now)
+		ingest=$(secs "$t0" "$t1")
+		echo "end to end into PostgreSQL, snapshot $at: ${ingest}s," \
+			"$(rate "$MAILBOXES" "$ingest") samples/s (target 500000)"
+		rm -f "$work/quota.$at.tab"
+	done
+	psql -X -t -A -c "SELECT 'customer days rolled up: ' || count(*) ||
+		', storage on 2026-10-02: ' || pg_size_pretty(sum(storage_bytes)
+		FILTER (WHERE day = '2026-10-02')) FROM storage_customer_daily"
 	echo "peak memory of the parse: $(peak_rss $R collect dovecot --dry-run \
 		--format tab "$work/quota.tab") MiB ($lines lines, $((size / 1048576)) MiB)"
 	;;
