@@ -37,8 +37,13 @@ static const char help[] =
 	"                           port 0: any free port, printed)\n"
 	"  -t, --threads N          polling threads and database connections\n"
 	"                           (default 4)\n"
-	"  -T, --timeout SECONDS    close a connection idle this long, or a\n"
-	"                           request not sent in full (default 10)\n"
+	"  -T, --timeout SECONDS    close a connection idle this long\n"
+	"                           (default 10)\n"
+	"  -R, --request-timeout SECONDS\n"
+	"                           close a connection whose request (line\n"
+	"                           and headers) is not in full this long\n"
+	"                           after the connection opened or the last\n"
+	"                           response ended (default 30; 0: none)\n"
 	"  -m, --max-connections N  connections at once (default 256)\n"
 	"  -r, --rate N             requests per second per token (default\n"
 	"                           50; 0: no limit)\n"
@@ -75,6 +80,7 @@ int cmd_serve(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "max-connections", required_argument, NULL, 'm' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "burst", required_argument, NULL, 'b' },
@@ -88,6 +94,7 @@ int cmd_serve(int argc, char **argv)
 		.listen = "127.0.0.1:8080",
 		.threads = 4,
 		.timeout = 10,
+		.request_timeout = 30,
 		.max_connections = 256,
 		.max_target = 4096,
 		.max_headers = 8192,
@@ -100,10 +107,11 @@ int cmd_serve(int argc, char **argv)
 	struct api *api;
 	sigset_t sigs;
 	unsigned left;
+	unsigned long cut;
 	PGconn *c;
 	int ch, sig;
 
-	while ((ch = getopt_long(argc, argv, "l:t:T:m:r:b:g:qd:h", opts,
+	while ((ch = getopt_long(argc, argv, "l:t:T:R:m:r:b:g:qd:h", opts,
 				 NULL)) != -1) {
 		int bad = 0;
 
@@ -116,6 +124,10 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'T':
 			bad = number("--timeout", optarg, 1, 3600, &hc.timeout);
+			break;
+		case 'R':
+			bad = number("--request-timeout", optarg, 0, 3600,
+				     &hc.request_timeout);
 			break;
 		case 'm':
 			bad = number("--max-connections", optarg, 1, 100000,
@@ -194,12 +206,17 @@ int cmd_serve(int argc, char **argv)
 	} while (sig != SIGTERM && sig != SIGINT);
 	fprintf(stderr, "%s: %s: stopping (%u requests under way)\n", WHO,
 		strsignal(sig), http_in_flight(srv));
+	cut = http_cut(srv);
 	left = http_stop(srv);
 	api_free(api);
 	if (left) {
 		fprintf(stderr, "%s: %u requests cut short after --grace\n",
 			WHO, left);
 		return EXIT_FAIL;
+	}
+	if (cut) {
+		fprintf(stderr, "%s: %lu connections closed for not sending"
+			" a whole request in time\n", WHO, cut);
 	}
 	fprintf(stderr, "%s: stopped\n", WHO);
 	return EXIT_OK;

@@ -9,6 +9,16 @@
  * the connection after the answer).  The completion callback logs the
  * line and frees the struct.
  *
+ * A connection is also given a deadline for each request: its request
+ * line and headers must be in within request_timeout seconds of the
+ * connection's opening or of the previous response's end, or a watchdog
+ * thread shuts the socket down (MHD then closes the connection).  MHD's
+ * own timeout is one of inactivity only: a client trickling a byte every
+ * few seconds would hold a connection for ever.  The connections are
+ * listed from MHD's connection notifications; a connection is removed
+ * from the list (under the lock) before MHD closes its socket, so the
+ * watchdog never shuts down a descriptor reused since.
+ *
  * Access log lines carry the path only: the query string may hold
  * anything a client put there, and tokens travel in the Authorization
  * header, which is never logged.  Bytes outside printable ASCII are
@@ -33,8 +43,24 @@
 #include "common/xalloc.h"
 #include "http.h"
 
+/* A connection under the request deadline (see above). */
+struct conn_track {
+	struct conn_track *prev, *next;
+	int fd;
+	struct timespec since; /* the opening, or the last response's end */
+	int busy;	       /* a request's headers are in, until it ends */
+	int cut;	       /* shut down by the watchdog */
+};
+
 struct http_server {
 	struct http_config cfg;
+	pthread_mutex_t mu; /* the connections' list and their fields */
+	struct conn_track *conns;
+	pthread_t watchdog;
+	int watching;
+	int stopping; /* under mu */
+	pthread_cond_t wake;
+	atomic_ulong cut;
 	struct MHD_Daemon *mhd;
 	http_handler handler;
 	http_done done;
@@ -63,6 +89,109 @@ static double since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) +
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static struct conn_track *track_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *i =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+/* busy: the request's headers are in; else its response ended. */
+static void track_mark(struct http_server *s, struct MHD_Connection *conn,
+		       int busy)
+{
+	struct conn_track *t = track_of(conn);
+
+	if (!t) {
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	t->busy = busy;
+	if (!busy) {
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct conn_track *t = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *i = MHD_get_connection_info(
+			conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (!i) {
+			return;
+		}
+		t = xcalloc(1, sizeof(*t));
+		t->fd = i->connect_fd;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_lock(&s->mu);
+		t->next = s->conns;
+		if (s->conns) {
+			s->conns->prev = t;
+		}
+		s->conns = t;
+		pthread_mutex_unlock(&s->mu);
+		*socket_context = t;
+	} else if (t) {
+		pthread_mutex_lock(&s->mu);
+		if (t->prev) {
+			t->prev->next = t->next;
+		} else {
+			s->conns = t->next;
+		}
+		if (t->next) {
+			t->next->prev = t->prev;
+		}
+		pthread_mutex_unlock(&s->mu);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+/* Every quarter of a second, the connections past their deadline are
+ * shut down. */
+static void *watch(void *arg)
+{
+	struct http_server *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		struct timespec until;
+
+		for (struct conn_track *t = s->conns; t; t = t->next) {
+			if (!t->busy && !t->cut &&
+			    since(&t->since) >= (double)s->cfg.request_timeout) {
+				shutdown(t->fd, SHUT_RDWR);
+				t->cut = 1;
+				atomic_fetch_add(&s->cut, 1);
+				if (s->cfg.access_log) {
+					fprintf(stderr,
+						"releve serve: no whole request"
+						" within %u s: connection"
+						" closed\n",
+						s->cfg.request_timeout);
+				}
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&s->wake, &s->mu, &until);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 const char *http_header(const struct http_request *rq, const char *name)
@@ -215,6 +344,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		 * alive. */
 		q->seen = 1;
 		atomic_fetch_add(&s->in_flight, 1);
+		track_mark(s, conn, 1);
 		snprintf(q->method, sizeof(q->method), "%s", method);
 		q->path = xstrdup(url);
 		check_request(s, q, conn, &resp);
@@ -337,7 +467,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct req *q = *con_cls;
 	double secs;
 
-	(void)conn;
+	track_mark(s, conn, 0);
 	if (!q) {
 		return;
 	}
@@ -443,6 +573,13 @@ static int parse_listen(struct http_server *s, const char *listen,
 	return 0;
 }
 
+static void free_server(struct http_server *s)
+{
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
 struct http_server *http_start(const struct http_config *cfg, http_handler h,
 			       http_done done, void *ctx, struct diag *d)
 {
@@ -458,10 +595,13 @@ struct http_server *http_start(const struct http_config *cfg, http_handler h,
 	s->done = done;
 	s->ctx = ctx;
 	atomic_init(&s->in_flight, 0);
+	atomic_init(&s->cut, 0);
 	if (parse_listen(s, cfg->listen, d) != 0) {
 		free(s);
 		return NULL;
 	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	if (s->addr.ss_family == AF_INET6) {
 		flags |= MHD_USE_IPv6;
 	}
@@ -483,12 +623,25 @@ struct http_server *http_start(const struct http_config *cfg, http_handler h,
 		(size_t)(cfg->max_target + cfg->max_headers + 16384),
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_END);
 	if (!s->mhd) {
 		diag_add(d, "cannot listen on %s: %s", cfg->listen,
 			 errno ? strerror(errno) : "libmicrohttpd refused");
-		free(s);
+		free_server(s);
 		return NULL;
+	}
+	if (cfg->request_timeout) {
+		int e = pthread_create(&s->watchdog, NULL, watch, s);
+
+		if (e) {
+			diag_add(d, "cannot start the request watchdog: %s",
+				 strerror(e));
+			MHD_stop_daemon(s->mhd);
+			free_server(s);
+			return NULL;
+		}
+		s->watching = 1;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	port = info ? info->port : 0;
@@ -508,6 +661,11 @@ struct http_server *http_start(const struct http_config *cfg, http_handler h,
 const char *http_bound(const struct http_server *s)
 {
 	return s->bound;
+}
+
+unsigned long http_cut(const struct http_server *s)
+{
+	return atomic_load(&((struct http_server *)s)->cut);
 }
 
 unsigned http_in_flight(const struct http_server *s)
@@ -537,7 +695,14 @@ unsigned http_stop(struct http_server *s)
 
 		nanosleep(&nap, NULL);
 	}
+	if (s->watching) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = 1;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->watchdog, NULL);
+	}
 	MHD_stop_daemon(s->mhd);
-	free(s);
+	free_server(s);
 	return left;
 }

@@ -3,7 +3,8 @@
  * pool of threads polling the connections (MHD_USE_INTERNAL_POLLING_THREAD
  * with MHD_OPTION_THREAD_POOL_SIZE), GET and HEAD only, no request bodies,
  * caps on the request target, the headers and the number of connections,
- * an inactivity timeout, an access log line per request on stderr, and a
+ * an inactivity timeout and a deadline for each request to arrive in
+ * full, an access log line per request on stderr, and a
  * graceful stop (stop accepting, let the requests under way finish).
  *
  * The core knows nothing of the routes: it calls the handler once per
@@ -24,6 +25,7 @@ struct http_config {
 	const char *listen;	  /* "ADDR:PORT" or "[ADDR6]:PORT" (0: any) */
 	unsigned threads;	  /* polling threads */
 	unsigned timeout;	  /* seconds of inactivity before closing */
+	unsigned request_timeout; /* seconds for a whole request (0: none) */
 	unsigned max_connections; /* at once, over all threads */
 	size_t max_target;	  /* bytes of the request target */
 	size_t max_headers;	  /* bytes of the request's headers */
@@ -86,6 +88,8 @@ struct http_server *http_start(const struct http_config *cfg, http_handler h,
 const char *http_bound(const struct http_server *s);
 /* Requests being handled right now. */
 unsigned http_in_flight(const struct http_server *s);
+/* Connections cut so far for not sending a whole request in time. */
+unsigned long http_cut(const struct http_server *s);
 /*
  * Stop accepting connections, wait (up to cfg->grace seconds) for the
  * requests being handled to be answered, then close everything and free
