@@ -3,7 +3,8 @@
  * harness database: every route, every error status, a customer token
  * reaching for another customer's data (parameters, path tricks),
  * expired and revoked tokens, oversized and malformed requests, the rate
- * limit, a database connection lost and regained, a slow client, the
+ * limit, a database connection lost and regained, a slow client, a
+ * trickling client cut at the request deadline, the connection cap, the
  * paths of docs/openapi.yaml, and a graceful stop on SIGTERM with a
  * request under way.  Also SHA-256 against FIPS vectors and PostgreSQL's
  * sha256(), and `releve token`.
@@ -632,6 +633,19 @@ static void test_invoices(void **state)
 	snprintf(path, sizeof(path), "/v1/invoices/%s.pdf", inv_c1004);
 	assert_int_equal(get(path, tok_c1002, &r), 404);
 	resp_free(&r);
+	/* Naming its customer does not help: a customer token never names
+	 * one (403), for the document or its PDF. */
+	snprintf(path, sizeof(path), "/v1/invoices/%s?customer=C-1004",
+		 inv_c1004);
+	assert_int_equal(get(path, tok_c1002, &r), 403);
+	assert_string_equal(error_code(&r), "forbidden");
+	assert_null(strstr(r.body, inv_c1004));
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/invoices/%s.pdf?customer=C-1004",
+		 inv_c1004);
+	assert_int_equal(get(path, tok_c1002, &r), 403);
+	assert_string_equal(error_code(&r), "forbidden");
+	resp_free(&r);
 	/* ... and the admin sees it, unless it names someone else. */
 	snprintf(path, sizeof(path), "/v1/invoices/%s", inv_c1004);
 	assert_int_equal(get(path, tok_admin, &r), 200);
@@ -836,6 +850,48 @@ static void test_errors(void **state)
 		assert_null(strstr(r.body, "ERROR"));
 		resp_free(&r);
 	}
+	/* A 400 names the parameter, first in its message. */
+	{
+		const struct {
+			const char *path, *token, *name;
+		} b[] = {
+			{ "/v1/usage?from=2026-13-01", "c1002", "from:" },
+			{ "/v1/usage?to=yesterday", "c1002", "to:" },
+			{ "/v1/usage?from=2026-10-05&to=2026-10-01", "c1002",
+			  "from:" },
+			{ "/v1/usage?by=week", "c1002", "by:" },
+			{ "/v1/usage?limit=5", "c1002", "limit" },
+			{ "/v1/usage?by=day&by=domain", "c1002", "by" },
+			{ "/v1/usage", "admin", "customer:" },
+			{ "/v1/usage?customer=../etc", "admin", "customer:" },
+			{ "/healthz?x=1", NULL, "x" },
+			{ "/v1/pricesheet.pdf?lang=de", NULL, "lang:" },
+		};
+
+		for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+			json_t *j;
+			const char *m;
+
+			get(b[i].path, !b[i].token ? NULL
+				       : !strcmp(b[i].token, "admin")
+					       ? tok_admin
+					       : tok_c1002,
+			    &r);
+			assert_int_equal(r.status, 400);
+			j = json_loads(r.body, 0, NULL);
+			assert_non_null(j);
+			m = json_string_value(json_object_get(
+				json_object_get(j, "error"), "message"));
+			assert_non_null(m);
+			if (!strstr(m, b[i].name)) {
+				print_error("%s: \"%s\" does not name %s\n",
+					    b[i].path, m, b[i].name);
+			}
+			assert_non_null(strstr(m, b[i].name));
+			json_decref(j);
+			resp_free(&r);
+		}
+	}
 	/* The messages say which token problem it is. */
 	get("/v1/usage", tok_expired, &r);
 	assert_non_null(strstr(r.body, "expired"));
@@ -979,6 +1035,21 @@ static void test_rate_and_db_loss(void **state)
 	resp_free(&r);
 	assert_int_equal(req(s2.port, "GET", "/healthz", NULL, NULL, &r), 200);
 	resp_free(&r);
+	/* The same on an authenticated route. */
+	usleep(1100000); /* the token's bucket refills */
+	n = testdb_value(db, "SELECT count(pg_terminate_backend(pid)) FROM"
+			     " pg_stat_activity WHERE application_name ="
+			     " 'releve_test_two'");
+	assert_string_equal(n, "1");
+	free(n);
+	usleep(200000);
+	assert_int_equal(req(s2.port, "GET", "/v1/quota", tok_c1002, NULL, &r),
+			 503);
+	assert_string_equal(error_code(&r), "unavailable");
+	resp_free(&r);
+	assert_int_equal(req(s2.port, "GET", "/v1/quota", tok_c1002, NULL, &r),
+			 200);
+	resp_free(&r);
 	server_stop(&s2);
 }
 
@@ -1015,6 +1086,101 @@ static void test_slow_client(void **state)
 	}
 	assert_int_equal(get("/healthz", NULL, &r), 200);
 	resp_free(&r);
+}
+
+/* recv on fd within ms: 1 when the server closed it (EOF or reset),
+ * 0 when it is still open, -1 on data. */
+static int closed_within(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char buf[64];
+	ssize_t n;
+
+	if (poll(&pfd, 1, ms) != 1) {
+		return 0;
+	}
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	return n <= 0 ? 1 : -1;
+}
+
+/*
+ * A client trickling its request a byte at a time (never idle for the
+ * inactivity timeout) is cut off at the request deadline while others are
+ * served; a connection over the cap waits until one closes.
+ */
+static void test_trickle_and_cap(void **state)
+{
+	const char *const extra[] = { "--threads", "2", "--max-connections",
+				      "3", "--request-timeout", "3", NULL };
+	const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+	struct server s3;
+	struct timespec t0, t1;
+	struct resp r;
+	int fd[3], over, t, cut = 0;
+	double secs;
+	char *log;
+
+	(void)state;
+	server_start(&s3, "third", extra);
+	/* The cap: with three connections held (for less than the 2 s idle
+	 * timeout), a fourth waits unanswered in the listen queue; when one
+	 * goes, it is taken and answered. */
+	for (int i = 0; i < 3; i++) {
+		fd[i] = connect_to(s3.port);
+		assert_true(fd[i] >= 0);
+	}
+	usleep(200000);
+	over = connect_to(s3.port);
+	assert_true(over >= 0);
+	{
+		const char q[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+				 "Connection: close\r\n\r\n";
+
+		send_all(over, q, sizeof(q) - 1);
+	}
+	assert_int_equal(closed_within(over, 800), 0); /* no answer yet */
+	close(fd[0]);
+	read_resp(over, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	close(over);
+	close(fd[1]);
+	close(fd[2]);
+	usleep(300000);
+
+	/* The trickle: a byte every 0.4 s (the idle timeout is 2 s). */
+	t = connect_to(s3.port);
+	assert_true(t >= 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_true(send(t, head, sizeof(head) - 1, MSG_NOSIGNAL) > 0);
+	for (int i = 0; i < 25 && !cut; i++) {
+		if (i == 3) {
+			/* Others are served meanwhile. */
+			assert_int_equal(req(s3.port, "GET", "/healthz", NULL,
+					     NULL, &r), 200);
+			resp_free(&r);
+		}
+		if (send(t, "a", 1, MSG_NOSIGNAL) < 0) {
+			cut = 1;
+			break;
+		}
+		cut = closed_within(t, 400) == 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(t);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(cut);
+	assert_true(secs >= 2.5);
+	assert_true(secs < 8.0);
+	assert_int_equal(req(s3.port, "GET", "/healthz", NULL, NULL, &r), 200);
+	resp_free(&r);
+	server_stop(&s3);
+	log = test_read_file(s3.log);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "no whole request within 3 s"));
+	assert_non_null(strstr(log, "1 connections closed for not sending"));
+	free(log);
 }
 
 /* SIGTERM with a request under way: the request is answered, new
@@ -1077,6 +1243,7 @@ int main(void)
 		cmocka_unit_test(test_openapi),
 		cmocka_unit_test(test_rate_and_db_loss),
 		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_trickle_and_cap),
 		cmocka_unit_test(test_sigterm),
 	};
 
