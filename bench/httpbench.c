@@ -6,13 +6,18 @@
  * server cannot hide its queueing (no coordinated omission).  Prints the
  * achieved rate, p50/p99/max latency, the errors (non-2xx answers and
  * connection failures) and, with --pid, the server's resident memory
- * before and after (/proc/PID/status).
+ * before, at its largest during the run (sampled every second) and after
+ * (/proc/PID/status).  With --customers N each request names one of N
+ * customers (?customer=PREFIXk, k from 1 to N in turn: an admin token's
+ * way), so that the load spreads over the month's data.
  *
  *   httpbench --port PORT [--host 127.0.0.1] [--path /v1/usage]
  *             [--token TOKEN] [--connections 16] [--rate 1000]
- *             [--seconds 30] [--pid PID]
+ *             [--seconds 30] [--pid PID] [--customers N
+ *             [--customer-prefix B-]] [--max-p99 MS]
  *
- * Exit 0 when every request got a 2xx, 1 otherwise, 2 on a usage error.
+ * Exit 0 when every request got a 2xx (and p99 is within --max-p99),
+ * 1 otherwise, 2 on a usage error.
  * Standalone (no releve objects): built by `make benchtools`.
  */
 #include <arpa/inet.h>
@@ -33,9 +38,9 @@
 #define MAX_REQUESTS 20000000L
 
 struct opts {
-	const char *host, *path, *token;
+	const char *host, *path, *token, *prefix;
 	int port, conns;
-	long rate, seconds;
+	long rate, seconds, customers;
 };
 
 struct worker {
@@ -47,7 +52,27 @@ struct worker {
 	long errors, non2xx, reconnects;
 	char request[2048];
 	size_t reqlen;
+	volatile int done;
 };
+
+/* The request of the worker's i-th turn into w->request. */
+static void build_request(struct worker *w, long i)
+{
+	const struct opts *o = w->o;
+	char cust[96] = "";
+
+	if (o->customers) {
+		long k = (i * o->conns + w->index) % o->customers + 1;
+
+		snprintf(cust, sizeof(cust), "%scustomer=%s%ld",
+			 strchr(o->path, '?') ? "&" : "?", o->prefix, k);
+	}
+	w->reqlen = (size_t)snprintf(
+		w->request, sizeof(w->request),
+		"GET %s%s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", o->path, cust,
+		o->host, o->token ? "Authorization: Bearer " : "",
+		o->token ? o->token : "", o->token ? "\r\n" : "");
+}
 
 static double now_s(void)
 {
@@ -167,6 +192,9 @@ static void *run(void *arg)
 		if (at >= end || w->n >= w->cap) {
 			break;
 		}
+		if (o->customers || i == 0) {
+			build_request(w, i);
+		}
 		sleep_until(at);
 		if (fd < 0) {
 			fd = dial(o);
@@ -190,6 +218,7 @@ static void *run(void *arg)
 		close(fd);
 	}
 	free(buf);
+	w->done = 1;
 	return NULL;
 }
 
@@ -246,17 +275,23 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "pid", required_argument, NULL, 'i' },
+		{ "customers", required_argument, NULL, 'n' },
+		{ "customer-prefix", required_argument, NULL, 'x' },
+		{ "max-p99", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { "127.0.0.1", "/v1/usage", NULL, 0, 16, 1000, 30 };
-	long pid = 0, rss0 = -1, rss1, total = 0, errors = 0, non2xx = 0;
+	struct opts o = { "127.0.0.1", "/v1/usage", NULL, "B-", 0, 16, 1000, 30,
+			  0 };
+	long pid = 0, rss0 = -1, rss1, rssmax = -1, total = 0, errors = 0,
+	     non2xx = 0, max_p99 = 0;
+	double p99 = 0;
 	struct worker *w;
 	pthread_t *th;
 	double *all, t0, elapsed;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "H:p:P:t:c:r:s:i:h", lo, NULL)) !=
+	while ((c = getopt_long(argc, argv, "H:p:P:t:c:r:s:i:n:x:m:h", lo, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'H':
@@ -283,17 +318,28 @@ int main(int argc, char **argv)
 		case 'i':
 			pid = num("--pid", optarg, 1, 1L << 30);
 			break;
+		case 'n':
+			o.customers = num("--customers", optarg, 1, 100000000);
+			break;
+		case 'x':
+			o.prefix = optarg;
+			break;
+		case 'm':
+			max_p99 = num("--max-p99", optarg, 1, 1000000);
+			break;
 		case 'h':
 			puts("Usage: httpbench --port PORT [--host ADDR] [--path "
 			     "PATH] [--token T]\n"
 			     "                 [--connections N] [--rate R/s] "
-			     "[--seconds S] [--pid PID]");
+			     "[--seconds S] [--pid PID]\n"
+			     "                 [--customers N [--customer-prefix "
+			     "P]] [--max-p99 MS]");
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	if (!o.port || strlen(o.path) > 1024 ||
+	if (!o.port || strlen(o.path) > 1024 || strlen(o.prefix) > 64 ||
 	    (o.token && strlen(o.token) > 512)) {
 		fprintf(stderr, "httpbench: --port is required\n");
 		return 2;
@@ -315,12 +361,21 @@ int main(int argc, char **argv)
 		w[i].t0 = t0;
 		w[i].cap = o.rate * o.seconds / o.conns + 2;
 		w[i].lat = malloc((size_t)w[i].cap * sizeof(double));
-		w[i].reqlen = (size_t)snprintf(
-			w[i].request, sizeof(w[i].request),
-			"GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", o.path,
-			o.host, o.token ? "Authorization: Bearer " : "",
-			o.token ? o.token : "", o.token ? "\r\n" : "");
 		pthread_create(&th[i], NULL, run, &w[i]);
+	}
+	/* The server's memory, every second while the load runs. */
+	for (int busy = 1; pid && busy;) {
+		long k;
+
+		sleep_until(now_s() + 1.0);
+		k = rss_kib(pid);
+		if (k > rssmax) {
+			rssmax = k;
+		}
+		busy = 0;
+		for (int i = 0; i < o.conns; i++) {
+			busy |= !w[i].done;
+		}
 	}
 	for (int i = 0; i < o.conns; i++) {
 		pthread_join(th[i], NULL);
@@ -341,21 +396,26 @@ int main(int argc, char **argv)
 	       " %.0f req/s (target %ld)\n",
 	       total, elapsed, o.conns, (double)total / elapsed, o.rate);
 	if (total) {
+		p99 = all[(long)((double)total * 0.99)] * 1e3;
 		printf("latency from schedule: p50 %.2f ms, p99 %.2f ms,"
 		       " max %.2f ms\n",
-		       all[total / 2] * 1e3,
-		       all[(long)((double)total * 0.99)] * 1e3,
-		       all[total - 1] * 1e3);
+		       all[total / 2] * 1e3, p99, all[total - 1] * 1e3);
 	}
 	printf("errors: %ld non-2xx, %ld connection failures\n", non2xx,
 	       errors);
 	if (pid) {
 		rss1 = rss_kib(pid);
-		printf("server RSS: %ld KiB before, %ld KiB after\n", rss0,
-		       rss1);
+		printf("server RSS: %ld KiB before, %ld KiB at most during the"
+		       " run, %ld KiB after\n", rss0, rssmax, rss1);
+	}
+	if (max_p99 && p99 > (double)max_p99) {
+		printf("p99 %.2f ms is over %ld ms\n", p99, max_p99);
 	}
 	free(all);
 	free(w);
 	free(th);
-	return errors || non2xx || total == 0 ? 1 : 0;
+	return errors || non2xx || total == 0 ||
+			       (max_p99 && p99 > (double)max_p99)
+		       ? 1
+		       : 0;
 }

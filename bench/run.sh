@@ -256,14 +256,16 @@ http)
 	n=${BENCH_HTTP_CUSTOMERS:-10000}
 	hsecs=${BENCH_HTTP_SECONDS:-30}
 	hrate=${BENCH_HTTP_RATE:-1000}
-	echo "== HTTP API: GET /v1/usage (month to date, 31 days) of one of" \
-		"$n customers at $hrate req/s for ${hsecs}s"
+	echo "== HTTP API: GET /v1/usage (month to date, 31 days) of each of" \
+		"$n customers in turn at $hrate req/s for ${hsecs}s"
 	fresh_db
 	month_data "$n"
 	# A freshly loaded database: vacuum it now rather than let
 	# autovacuum do it during the measurement, as on a settled server.
 	psql -X -q -c "VACUUM ANALYZE" -c "CHECKPOINT"
-	tok=$($R token create --customer B-42 --name bench | tail -n 1)
+	# An admin token naming each customer in turn (?customer=B-k), so
+	# that the load reads the whole month's data, not one customer's.
+	tok=$($R token create --admin --name bench | tail -n 1)
 	# Today is the last day of the data's month; the per-token limit is
 	# lifted (one token makes all the load).
 	RELEVE_TODAY=2026-10-31 $R serve --listen 127.0.0.1:0 \
@@ -278,10 +280,13 @@ http)
 		sleep 0.1
 	done
 	[ -n "$port" ] || { cat "$work/serve.log" >&2; kill "$spid"; exit 1; }
-	$G/httpbench --port "$port" --token "$tok" --path /v1/usage \
-		--connections 32 --rate "$hrate" --seconds "$hsecs" \
-		--pid "$spid" || echo "httpbench: some requests failed"
-	echo "(target: p99 under 20 ms, no error)"
+	if $G/httpbench --port "$port" --token "$tok" --path /v1/usage \
+		--customers "$n" --connections 32 --rate "$hrate" \
+		--seconds "$hsecs" --pid "$spid" --max-p99 20; then
+		echo "target (p99 under 20 ms, no error): met"
+	else
+		echo "target (p99 under 20 ms, no error): NOT MET"
+	fi
 	kill -TERM "$spid"
 	wait "$spid" || echo "releve serve: exit status $?"
 	;;
