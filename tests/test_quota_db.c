@@ -418,6 +418,34 @@ static void test_blockmap_unblock_and_postfix(void **state)
 	/* Quotes in the login are escaped by Postfix: no injection. */
 	assert_int_equal(postmap("x' OR 'a'='a", src, &out), 1);
 	free(out);
+	/* The action is the query's string: an operator who wants clients
+	 * to retry edits it to DEFER. */
+	{
+		char *conf = test_read_file(pg), *at, *edited, *dsrc;
+		const char *from = "REJECT 5.7.1 Sending quota exceeded, try"
+				   " again tomorrow";
+		const char *to = "DEFER 4.7.1 Sending quota exceeded, try again"
+				 " later";
+
+		assert_non_null(conf);
+		at = strstr(conf, from);
+		assert_non_null(at);
+		if (asprintf(&edited, "%.*s%s%s", (int)(at - conf), conf, to,
+			     at + strlen(from)) < 0) {
+			abort();
+		}
+		if (asprintf(&dsrc, "pgsql:%s",
+			     test_write_file("defer.pgsql.cf", edited)) < 0) {
+			abort();
+		}
+		assert_int_equal(postmap("jonas@becker-post.de", dsrc, &out), 0);
+		assert_string_equal(out, "DEFER 4.7.1 Sending quota exceeded,"
+					 " try again later\n");
+		free(out);
+		free(dsrc);
+		free(edited);
+		free(conf);
+	}
 
 	/* unblock lifts it, for both tables; later checks leave it lifted. */
 	assert_int_equal(test_run(NULL, &out, NULL, "quota", "unblock",

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common/xalloc.h"
 #include "testutil.h"
 
 static PGconn *db;
@@ -233,6 +234,126 @@ static void test_batch_equals_single(void **state)
 	}
 }
 
+/* A version of the example grid: S at fee, from from, counting unit
+ * (local ones when local), no tolerated day. */
+static void load_version(const char *version, const char *from,
+			 const char *fee, const char *unit, int local)
+{
+	char *json = xasprintf(
+		"{\"version\": \"%s\", \"effective_from\": \"%s\","
+		" \"currency\": \"EUR\", \"timezone\": \"Europe/Paris\","
+		" \"plans\": ["
+		"  {\"code\": \"S\", \"name\": \"Essentiel\", \"monthly_fee\": \"%s\","
+		"   \"outbound_per_day\": 100, \"storage_included\": \"10 GiB\"},"
+		"  {\"code\": \"M\", \"name\": \"Standard\", \"monthly_fee\": \"9.00\","
+		"   \"outbound_per_day\": 500, \"storage_included\": \"50 GiB\"},"
+		"  {\"code\": \"L\", \"name\": \"Pro\", \"monthly_fee\": \"19.90\","
+		"   \"outbound_per_day\": 2000, \"storage_included\": \"200 GiB\"},"
+		"  {\"code\": \"XL\", \"name\": \"Entreprise\", \"monthly_fee\": \"49.00\","
+		"   \"outbound_per_day\": 10000, \"storage_included\": \"1 TiB\"}],"
+		" \"storage_addon\": {\"block\": \"10 GiB\", \"monthly_fee\": \"1.50\"},"
+		" \"outbound\": {\"unit\": \"%s\", \"count_local\": %s,"
+		"  \"warn_ratio\": \"0.8\", \"tolerated_days\": 0,"
+		"  \"block_ratio\": \"2.0\", \"overage_per_1000\": \"0.50\"},"
+		" \"vat\": {\"oss\": true}}",
+		version, from, fee, unit, local ? "true" : "false");
+	char *path = xstrdup(test_write_file("version.json", json));
+	char *err;
+	int rc = test_run(NULL, NULL, &err, "tariff", "load", path, NULL);
+
+	if (rc != 0) {
+		fprintf(stderr, "%s", err);
+	}
+	assert_int_equal(rc, 0);
+	free(err);
+	free(path);
+	free(json);
+}
+
+static const char *outbound_line(json_t *r, const char *field)
+{
+	json_t *lines = json_object_get(r, "lines");
+
+	for (size_t i = 0; i < json_array_size(lines); i++) {
+		json_t *l = json_array_get(lines, i);
+
+		if (!strcmp(str(l, "kind"), "outbound")) {
+			return str(l, field);
+		}
+	}
+	return "none";
+}
+
+/*
+ * The version in effect on the month's first day rates the whole month
+ * (one starting mid-month waits for the next month); a version counting
+ * messages counts messages, one counting local recipients counts them;
+ * VAT is at the rates in force on the month's last day.
+ */
+static void test_versions_units_and_vat_day(void **state)
+{
+	json_t *r;
+
+	(void)state;
+	/* From 2026-11-15: S at 5.00, counting messages. */
+	load_version("2026-11-15", "2026-11-15", "5.00", "message", 0);
+	/* From 2027-01-01: S at 6.00, counting recipients, local ones too. */
+	load_version("2027-01", "2027-01-01", "6.00", "recipient", 1);
+	testdb_exec(db,
+		"INSERT INTO usage_daily (customer_id, mailbox, day,"
+		" out_messages, out_recipients, out_recipients_local) VALUES"
+		/* November: over by recipients, under by messages; under
+		 * the November rules (recipients), 300 - 100 billed. */
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-11-20', 30, 300, 0),"
+		/* December: 180 messages to 20 recipients (over by 80
+		 * messages), then 50 messages to 5000 (under). */
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-12-01', 180, 20, 0),"
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2026-12-02', 50, 5000, 0),"
+		/* January: 90 remote + 30 local = 120: over by 20 only when
+		 * local ones count. */
+		" ('C-1002', 'bureau@jardins-faubourg.org', '2027-01-04', 10, 120, 30)");
+
+	r = rate("C-1002", "2026-11");
+	assert_string_equal(str(r, "tariff_version"), "2026-09");
+	assert_string_equal(str(json_array_get(json_object_get(r, "lines"), 0),
+				"net"), "4.00");
+	/* 2026-09 tolerates 3 days: nothing billed. */
+	assert_string_equal(outbound_line(r, "net"), "none");
+	json_decref(r);
+
+	r = rate("C-1002", "2026-12");
+	assert_string_equal(str(r, "tariff_version"), "2026-11-15");
+	assert_string_equal(str(json_array_get(json_object_get(r, "lines"), 0),
+				"net"), "5.00");
+	assert_string_equal(outbound_line(r, "quantity"), "0.08");
+	assert_string_equal(outbound_line(r, "net"), "0.04");
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(r, "usage"), "over_quota_days")), 1);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(r, "usage"), "billed_excess")), 80);
+	json_decref(r);
+
+	r = rate("C-1002", "2027-01");
+	assert_string_equal(str(r, "tariff_version"), "2027-01");
+	assert_string_equal(outbound_line(r, "quantity"), "0.02");
+	assert_string_equal(outbound_line(r, "net"), "0.01");
+	json_decref(r);
+
+	/* Germany's rate changes on 2026-12-20: December is rated at the
+	 * new rate (its last day's), November at the old one. */
+	testdb_exec(db, "SELECT vat_rate_change('DE', 21, '2026-12-20')");
+	r = rate("C-1005", "2026-11");
+	assert_string_equal(str(json_array_get(json_object_get(r, "vat"), 0),
+				"rate"), "19.00");
+	json_decref(r);
+	r = rate("C-1005", "2026-12");
+	assert_string_equal(str(json_array_get(json_object_get(r, "vat"), 0),
+				"rate"), "21.00");
+	/* S at 5.00 (December's version) + 21 % = 6.05. */
+	assert_string_equal(str(r, "total"), "6.05");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_vat_regimes),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_batch_equals_single),
+		cmocka_unit_test(test_versions_units_and_vat_day),
 	};
 
 	return cmocka_run_group_tests_name("rate_db", tests, setup, teardown);
