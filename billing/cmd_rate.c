@@ -189,9 +189,17 @@ static void print_table(FILE *f, const char *customer, const char *name,
 		money_format_cents(n, r->net),
 		money_format_cents(v, r->vat_total),
 		money_format_cents(q, r->total), x->t.currency);
-	fprintf(f, "  (over quota %d days, %d tolerated; advice: %s%s)\n\n",
+	fprintf(f, "  (over quota %d days, %d tolerated; advice: %s%s)\n",
 		r->usage.over_quota_days, r->usage.tolerated_used,
 		r->advice.plan->code, r->advice.covers ? "" : ", not covering");
+	if (r->usage.unsubscribed_days) {
+		fprintf(f, "  not billed: %lld %ss on %d day%s without a"
+			" subscription\n",
+			(long long)r->usage.unsubscribed_outbound,
+			tariff_unit_name(x->t.unit), r->usage.unsubscribed_days,
+			r->usage.unsubscribed_days == 1 ? "" : "s");
+	}
+	fputc('\n', f);
 }
 
 /*

@@ -339,6 +339,21 @@ static void test_versions_units_and_vat_day(void **state)
 	assert_string_equal(outbound_line(r, "net"), "0.01");
 	json_decref(r);
 
+	/* Traffic before a subscription starts (C-1003 from 2026-09-17; its
+	 * 40 recipients of 2026-09-05, see test_batch_equals_single) is
+	 * reported in the table, never billed. */
+	{
+		char *out, *err;
+
+		assert_int_equal(test_run(NULL, &out, &err, "rate", "--period",
+					  "2026-09", "--customer", "C-1003",
+					  NULL), 0);
+		assert_non_null(strstr(out, "not billed: 40 recipients on 1 day"
+					    " without a subscription"));
+		free(out);
+		free(err);
+	}
+
 	/* Germany's rate changes on 2026-12-20: December is rated at the
 	 * new rate (its last day's), November at the old one. */
 	testdb_exec(db, "SELECT vat_rate_change('DE', 21, '2026-12-20')");

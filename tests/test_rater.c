@@ -223,6 +223,18 @@ static const struct rcase cases[] = {
 	 .net = 400, .vat_total = 80, .total = 480, .covered = 30,
 	 .advice = "S", .covers = 1},
 
+	/* One day over (1100 on the 12th) and one exactly at the quota
+	 * (100 on the 13th: equal is not over): fewer over-quota days than
+	 * the tolerance, free, no line; one tolerated day used. */
+	{.name = "fewer over-quota days than tolerated", .year = 2026,
+	 .month = 9, .subs = {{"S", 1, OPEN}}, .nsubs = 1, .out = 10,
+	 .spans = {{12, 12, 1100, 0, 0}, {13, 13, 100, 0, 0}},
+	 .vat = ALL(PCT(20)),
+	 .nlines = 1, .lines = {{RATE_FEE, "S", 30, 0, 0, 400}},
+	 .nvat = 1, .vats = {{PCT(20), 400, 80}},
+	 .net = 400, .vat_total = 80, .total = 480, .covered = 30,
+	 .over_days = 1, .tol_used = 1, .advice = "S", .covers = 1},
+
 	/* 1100 on the 2nd, 5th, 9th: 3 over-quota days = the tolerance,
 	 * all free, no line.  S still covers (3 <= 3). */
 	{.name = "exactly tolerated_days over", .year = 2026, .month = 9,
