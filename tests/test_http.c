@@ -977,6 +977,18 @@ static void test_openapi(void **state)
 
 /* A second server: one thread, one connection, 2 requests a second with
  * a burst of 3, its database connection killed under it. */
+/* The second server's database connection (one thread) terminated. */
+static void cut_second_server_db(void)
+{
+	char *n = testdb_value(db, "SELECT count(pg_terminate_backend(pid))"
+				   " FROM pg_stat_activity WHERE"
+				   " application_name = 'releve_test_two'");
+
+	assert_string_equal(n, "1");
+	free(n);
+	usleep(200000);
+}
+
 static void test_rate_and_db_loss(void **state)
 {
 	const char *const extra[] = { "--threads", "1", "--rate", "2",
@@ -1023,12 +1035,7 @@ static void test_rate_and_db_loss(void **state)
 
 	/* The database goes away under the server: 503, then it
 	 * reconnects by itself. */
-	n = testdb_value(db, "SELECT count(pg_terminate_backend(pid)) FROM"
-			     " pg_stat_activity WHERE application_name ="
-			     " 'releve_test_two'");
-	assert_string_equal(n, "1");
-	free(n);
-	usleep(200000);
+	cut_second_server_db();
 	assert_int_equal(req(s2.port, "GET", "/healthz", NULL, NULL, &r), 503);
 	assert_string_equal(error_code(&r), "unavailable");
 	assert_null(strstr(r.body, "terminat"));
@@ -1037,12 +1044,7 @@ static void test_rate_and_db_loss(void **state)
 	resp_free(&r);
 	/* The same on an authenticated route. */
 	usleep(1100000); /* the token's bucket refills */
-	n = testdb_value(db, "SELECT count(pg_terminate_backend(pid)) FROM"
-			     " pg_stat_activity WHERE application_name ="
-			     " 'releve_test_two'");
-	assert_string_equal(n, "1");
-	free(n);
-	usleep(200000);
+	cut_second_server_db();
 	assert_int_equal(req(s2.port, "GET", "/v1/quota", tok_c1002, NULL, &r),
 			 503);
 	assert_string_equal(error_code(&r), "unavailable");
