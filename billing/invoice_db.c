@@ -511,7 +511,8 @@ static int lock_period(PGconn *c, const char *period_start, struct diag *d)
 
 int invoice_db_store_drafts(PGconn *c, const struct invoice_env *env,
 			    const struct invoice *invs, size_t n,
-			    long *kept_issued, struct diag *d)
+			    long *kept_issued, struct invoice_kept *kept,
+			    struct diag *d)
 {
 	const char **cust;
 	char *arr = NULL, *seller_text = NULL, count[24];
@@ -539,12 +540,16 @@ int invoice_db_store_drafts(PGconn *c, const struct invoice_env *env,
 	p[0] = invs[0].period_start;
 	p[1] = arr;
 	r = db_exec(c, d,
-		    "SELECT customer_id, status FROM invoices"
+		    "SELECT customer_id, status, vat_regime, net_cents,"
+		    " vat_cents, total_cents FROM invoices"
 		    " WHERE kind = 'invoice' AND period_start = $1::date"
 		    "   AND customer_id = ANY($2::text[]) FOR UPDATE",
 		    2, p);
 	if (!r) {
 		goto fail;
+	}
+	if (kept) {
+		memset(kept, 0, n * sizeof(*kept));
 	}
 	for (int k = 0; k < PQntuples(r); k++) {
 		if (strcmp(PQgetvalue(r, k, 1), "issued")) {
@@ -554,6 +559,20 @@ int invoice_db_store_drafts(PGconn *c, const struct invoice_env *env,
 			if (!strcmp(cust[i], PQgetvalue(r, k, 0))) {
 				skip[i] = 1;
 				++*kept_issued;
+				if (kept) {
+					struct invoice_kept *v = &kept[i];
+
+					v->kept = 1;
+					snprintf(v->vat_regime,
+						 sizeof(v->vat_regime), "%s",
+						 PQgetvalue(r, k, 2));
+					v->net = strtoll(PQgetvalue(r, k, 3),
+							 NULL, 10);
+					v->vat_total = strtoll(
+						PQgetvalue(r, k, 4), NULL, 10);
+					v->total = strtoll(PQgetvalue(r, k, 5),
+							   NULL, 10);
+				}
 			}
 		}
 	}

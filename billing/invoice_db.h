@@ -74,14 +74,24 @@ int invoice_build(const struct invoice_env *env,
 		  const struct rate_db_month *mo, const struct rate_result *r,
 		  struct invoice *inv, struct diag *d);
 
+/* An issued invoice that invoice_db_store_drafts() kept, as stored. */
+struct invoice_kept {
+	int kept; /* 0: invs[i] was written as a draft */
+	char vat_regime[32];
+	int64_t net, vat_total, total;
+};
+
 /*
  * Store drafts in one transaction, replacing the drafts of the same
  * customers and month; a customer whose invoice of the month is issued
- * keeps it (counted in *kept_issued) and its new draft is dropped.
+ * keeps it (counted in *kept_issued) and its new draft is dropped.  When
+ * kept is not NULL (n entries), kept[i] tells whether invs[i] was dropped
+ * so, with the issued invoice's stored regime and totals.
  */
 int invoice_db_store_drafts(PGconn *c, const struct invoice_env *env,
 			    const struct invoice *invs, size_t n,
-			    long *kept_issued, struct diag *d);
+			    long *kept_issued, struct invoice_kept *kept,
+			    struct diag *d);
 
 /* Remove the drafts of y-m (of customer, or all) whose customer has no
  * subscription in the month any more; *removed counts them. */

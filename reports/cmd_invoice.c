@@ -403,44 +403,54 @@ struct run {
 	PGconn *c;
 	struct invoice_env env;
 	struct invoice chunk[RUN_CHUNK];
+	struct invoice_kept kept_as[RUN_CHUNK];
 	size_t n;
 	long written, kept, failed;
 	struct regime_total reg[16];
 	size_t nreg;
 };
 
-static void add_regime(struct run *x, const struct invoice *inv)
+static void add_regime(struct run *x, const char *regime, int64_t net,
+		       int64_t vat, int64_t total)
 {
 	size_t k;
 
-	for (k = 0; k < x->nreg && strcmp(x->reg[k].code, inv->vat_regime);
-	     k++) {
+	for (k = 0; k < x->nreg && strcmp(x->reg[k].code, regime); k++) {
 	}
 	if (k == x->nreg) {
 		if (x->nreg == sizeof(x->reg) / sizeof(x->reg[0])) {
 			return;
 		}
-		snprintf(x->reg[k].code, sizeof(x->reg[k].code), "%s",
-			 inv->vat_regime);
+		snprintf(x->reg[k].code, sizeof(x->reg[k].code), "%s", regime);
 		x->nreg++;
 	}
 	x->reg[k].count++;
-	x->reg[k].net += inv->net;
-	x->reg[k].vat += inv->vat_total;
-	x->reg[k].total += inv->total;
+	x->reg[k].net += net;
+	x->reg[k].vat += vat;
+	x->reg[k].total += total;
 }
 
 static int flush(struct run *x, struct diag *d)
 {
 	long kept = 0;
 	int rc = invoice_db_store_drafts(x->c, &x->env, x->chunk, x->n, &kept,
-					 d);
+					 x->kept_as, d);
 
 	if (rc == 0) {
 		x->written += (long)x->n - kept;
 		x->kept += kept;
+		/* An issued invoice kept counts as stored, not as rated. */
 		for (size_t i = 0; i < x->n; i++) {
-			add_regime(x, &x->chunk[i]);
+			const struct invoice *v = &x->chunk[i];
+			const struct invoice_kept *k = &x->kept_as[i];
+
+			if (k->kept) {
+				add_regime(x, k->vat_regime, k->net,
+					   k->vat_total, k->total);
+			} else {
+				add_regime(x, v->vat_regime, v->net,
+					   v->vat_total, v->total);
+			}
 		}
 	}
 	for (size_t i = 0; i < x->n; i++) {
