@@ -87,8 +87,19 @@ int invoice_number_format(char *buf, size_t len, const char *series,
 	return 0;
 }
 
+/* v with a decimal comma (French) when comma. */
+static const char *decimal(char *v, int comma)
+{
+	char *dot = comma ? strchr(v, '.') : NULL;
+
+	if (dot) {
+		*dot = ',';
+	}
+	return v;
+}
+
 char *invoice_mention_expand(const char *text, const struct seller *s,
-			     const char *country, int64_t rate)
+			     const char *country, int64_t rate, int comma)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -117,18 +128,22 @@ char *invoice_mention_expand(const char *text, const struct seller *s,
 				skip = kl;
 				switch (k) {
 				case 0:
-					val = money_format(
-						buf, s->late_penalty_rate, 2);
+					val = decimal(money_format(
+						buf, s->late_penalty_rate, 2),
+						comma);
 					break;
 				case 1:
-					val = money_format(
-						buf, s->recovery_indemnity, 2);
+					val = decimal(money_format(
+						buf, s->recovery_indemnity, 2),
+						comma);
 					break;
 				case 2:
 					val = country ? country : "";
 					break;
 				default:
-					val = money_format(buf, rate, 0);
+					val = decimal(
+						money_format(buf, rate, 0),
+						comma);
 					break;
 				}
 			}

@@ -119,9 +119,10 @@ int invoice_number_format(char *buf, size_t len, const char *series,
 /*
  * Expand the placeholders of a legal mention text: {late_penalty_rate},
  * {recovery_indemnity} (from the seller), {country}, {rate} (the VAT
- * decision's country and rate).  Returns a new string.
+ * decision's country and rate), with a decimal comma when comma (the
+ * French texts: "12,15 %", "40,00 €").  Returns a new string.
  */
 char *invoice_mention_expand(const char *text, const struct seller *s,
-			     const char *country, int64_t rate);
+			     const char *country, int64_t rate, int comma);
 
 #endif

@@ -333,10 +333,10 @@ int invoice_build(const struct invoice_env *env,
 		me->key = xstrdup(key);
 		me->fr = invoice_mention_expand(fr, &env->seller,
 						mo->vat.rate_country,
-						mo->vat.rate);
+						mo->vat.rate, 1);
 		me->en = en ? invoice_mention_expand(en, &env->seller,
 						     mo->vat.rate_country,
-						     mo->vat.rate)
+						     mo->vat.rate, 0)
 			    : NULL;
 		inv->nmentions++;
 	}

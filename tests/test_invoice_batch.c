@@ -993,7 +993,8 @@ static char *pdf_text(const char *number)
 }
 
 /* The French text of key in force on the invoice's issue date, with
- * the placeholders filled from the invoice's copy of the seller. */
+ * the placeholders filled from the invoice's copy of the seller (with a
+ * decimal comma, as French is written). */
 static char *mention(const char *key, const char *number)
 {
 	const char *p[2] = {key, number};
@@ -1001,8 +1002,10 @@ static char *mention(const char *key, const char *number)
 		db,
 		"SELECT replace(replace(legal_mention_on($1, 'fr',"
 		" i.issue_date), '{late_penalty_rate}',"
-		" i.seller->>'late_penalty_rate'), '{recovery_indemnity}',"
-		" i.seller->>'recovery_indemnity') FROM invoices i"
+		" replace(i.seller->>'late_penalty_rate', '.', ',')),"
+		" '{recovery_indemnity}',"
+		" replace(i.seller->>'recovery_indemnity', '.', ','))"
+		" FROM invoices i"
 		" WHERE i.number = $2",
 		2, p);
 	char *t;
@@ -1036,11 +1039,11 @@ static void test_pdf_mentions(void **state)
 	text = pdf_text(n);
 	m = mention("late_penalties", n);
 	assert_non_null(strstr(m, "Tout retard de paiement"));
-	assert_non_null(strstr(m, "12.15 %"));
+	assert_non_null(strstr(m, "12,15 %"));
 	has(text, m, n);
 	free(m);
 	m = mention("recovery_indemnity", n);
-	assert_non_null(strstr(m, "40.00 €"));
+	assert_non_null(strstr(m, "40,00 €"));
 	has(text, m, n);
 	free(m);
 	/* The wording replaced on 2026-10-01 is not printed. */
