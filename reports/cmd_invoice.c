@@ -230,8 +230,25 @@ static void progress(const char *what, long done, long total, double t0,
 	if (!cli_stderr_tty()) {
 		return;
 	}
-	fprintf(stderr, "\r%s %ld/%ld (%.0f/s)%s", what, done, total,
-		el > 0 ? (double)done / el : 0.0, last ? "\n" : "   ");
+	/* [#########...........]  45 % rated 4500/10000 (1200/s) */
+	{
+		char bar[24];
+		int w = (int)sizeof(bar) - 1;
+		int fill = total > 0 ? (int)((double)done / (double)total * w)
+				     : w;
+
+		if (fill > w) {
+			fill = w;
+		}
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, '.', (size_t)(w - fill));
+		bar[w] = '\0';
+		fprintf(stderr, "\r[%s] %3d %% %s %ld/%ld (%.0f/s)%s", bar,
+			total > 0 ? (int)(100.0 * (double)done / (double)total)
+				  : 100,
+			what, done, total, el > 0 ? (double)done / el : 0.0,
+			last ? "\n" : "   ");
+	}
 }
 
 /* A file name of a document number ('/' is allowed in numbers). */
