@@ -73,83 +73,25 @@ static char *value1(const char *sql, const char *a)
 	return testdb_value_p(db, sql, 1, p);
 }
 
-static json_t *run_json(int expect, ...)
+/* Its stdout as JSON (see test_run_expect). */
+static json_t *json_of(char *out)
 {
-	const char *args[32];
-	char *out, *err;
-	json_t *j;
-	va_list ap;
-	size_t n = 0;
-	int rc;
+	json_t *j = json_loads(out, 0, NULL);
 
-	va_start(ap, expect);
-	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL) {
-		n++;
-	}
-	va_end(ap);
-	args[n] = NULL;
-	rc = test_runv(NULL, &out, &err, args);
-	if (rc != expect) {
-		fprintf(stderr, "exit %d\nstdout: %s\nstderr: %s\n", rc, out,
-			err);
-	}
-	assert_int_equal(rc, expect);
-	j = json_loads(out, 0, NULL);
 	if (!j) {
 		fprintf(stderr, "not JSON: %s\n", out);
 	}
 	assert_non_null(j);
 	free(out);
-	free(err);
 	return j;
 }
 
-/* Run and return stdout (exit status must be expect). */
-static char *run_text(int expect, ...)
-{
-	const char *args[32];
-	char *out, *err;
-	va_list ap;
-	size_t n = 0;
-	int rc;
-
-	va_start(ap, expect);
-	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL) {
-		n++;
-	}
-	va_end(ap);
-	args[n] = NULL;
-	rc = test_runv(NULL, &out, &err, args);
-	if (rc != expect) {
-		fprintf(stderr, "exit %d\nstdout: %s\nstderr: %s\n", rc, out,
-			err);
-	}
-	assert_int_equal(rc, expect);
-	free(err);
-	return out;
-}
+#define run_json(expect, ...) json_of(test_run_expect(expect, __VA_ARGS__))
+#define run_text test_run_expect
 
 static const char *jstr(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
-}
-
-/* A shell command's stdout; *status its wait status. */
-static char *sh(const char *cmd, int *status)
-{
-	FILE *f = popen(cmd, "r");
-	char *out = NULL;
-	size_t len = 0, n;
-	char buf[4096];
-	FILE *m = open_memstream(&out, &len);
-
-	assert_non_null(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		fwrite(buf, 1, n, m);
-	}
-	fclose(m);
-	*status = pclose(f);
-	return out;
 }
 
 /* Whitespace runs collapsed to one space, none at either end. */
@@ -471,7 +413,7 @@ static void check_fonts(const char *path)
 	int st, fonts = 0;
 	long col = -1;
 
-	out = sh(cmd, &st);
+	out = test_sh(cmd, &st);
 	free(cmd);
 	assert_int_equal(st, 0);
 	for (char *line = strtok_r(out, "\n", &save); line;
@@ -504,7 +446,7 @@ static void check_a4(const char *path)
 	char *save = NULL;
 	int st, pages = -1, sized = 0;
 
-	out = sh(cmd, &st);
+	out = test_sh(cmd, &st);
 	free(cmd);
 	assert_int_equal(st, 0);
 	for (char *line = strtok_r(out, "\n", &save); line;
@@ -534,7 +476,7 @@ static void check_qpdf(const char *path)
 {
 	char *cmd = xasprintf("qpdf --check '%s' >/dev/null 2>&1", path);
 	int st;
-	char *out = sh(cmd, &st);
+	char *out = test_sh(cmd, &st);
 
 	free(cmd);
 	free(out);
@@ -983,7 +925,7 @@ static char *pdf_text(const char *number)
 	assert_int_equal(test_run(NULL, NULL, NULL, "invoice", "pdf", number,
 				  "-o", path, NULL),
 			 0);
-	raw = sh(cmd, &st);
+	raw = test_sh(cmd, &st);
 	assert_int_equal(st, 0);
 	t = squash(raw);
 	free(raw);

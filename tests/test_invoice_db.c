@@ -71,32 +71,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-static json_t *run_json(int expect, ...)
+/* Its stdout as JSON, NULL when it is not (see test_run_expect). */
+static json_t *json_of(char *out)
 {
-	const char *args[32];
-	char *out, *err;
-	json_t *j;
-	va_list ap;
-	size_t n = 0;
-	int rc;
+	json_t *j = json_loads(out, 0, NULL);
 
-	va_start(ap, expect);
-	while (n < 31 && (args[n] = va_arg(ap, const char *)) != NULL) {
-		n++;
-	}
-	va_end(ap);
-	args[n] = NULL;
-	rc = test_runv(NULL, &out, &err, args);
-	if (rc != expect) {
-		fprintf(stderr, "exit %d\nstdout: %s\nstderr: %s\n", rc, out,
-			err);
-	}
-	assert_int_equal(rc, expect);
-	j = json_loads(out, 0, NULL);
 	free(out);
-	free(err);
 	return j;
 }
+
+#define run_json(expect, ...) json_of(test_run_expect(expect, __VA_ARGS__))
 
 static const char *jstr(json_t *o, const char *k)
 {

@@ -25,22 +25,6 @@
 
 /* ---------------------------------------------------------- helpers */
 
-static char *run(const char *cmd, int *status)
-{
-	FILE *f = popen(cmd, "r");
-	char *out = NULL;
-	size_t len = 0, n;
-	char buf[4096];
-	FILE *m = open_memstream(&out, &len);
-
-	assert_non_null(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		fwrite(buf, 1, n, m);
-	}
-	fclose(m);
-	*status = pclose(f);
-	return out;
-}
 
 /* pdftotext -layout of pages first..last (0: all), whitespace runs
  * collapsed to one space so that columns and wrapped lines read as
@@ -57,7 +41,7 @@ static char *text_of(const char *path, int first, int last)
 	} else {
 		cmd = xasprintf("pdftotext -q -layout '%s' -", path);
 	}
-	raw = run(cmd, &st);
+	raw = test_sh(cmd, &st);
 	free(cmd);
 	assert_int_equal(st, 0);
 	o = xmalloc(strlen(raw) + 1);
@@ -110,7 +94,7 @@ static void check_pdf(const char *path)
 	char *cmd = xasprintf("pdffonts '%s' 2>/dev/null", path), *out, *line;
 	int st, fonts = 0;
 
-	out = run(cmd, &st);
+	out = test_sh(cmd, &st);
 	free(cmd);
 	assert_int_equal(st, 0);
 	/* name type encoding emb sub uni id gen: emb is 4th from the end */
@@ -136,7 +120,7 @@ static void check_pdf(const char *path)
 	free(out);
 	assert_true(fonts >= 1);
 	cmd = xasprintf("qpdf --check '%s' >/dev/null 2>&1", path);
-	out = run(cmd, &st);
+	out = test_sh(cmd, &st);
 	free(cmd);
 	free(out);
 	assert_int_equal(st, 0);
@@ -146,7 +130,7 @@ static int pages_of(const char *path)
 {
 	char *cmd = xasprintf("pdfinfo '%s' | sed -n 's/^Pages: *//p'", path);
 	int st, n;
-	char *out = run(cmd, &st);
+	char *out = test_sh(cmd, &st);
 
 	n = atoi(out);
 	free(cmd);

@@ -26,22 +26,6 @@
 static PGconn *db;
 static int64_t vat_pct; /* France's rate, whole percent (20) */
 
-static char *run(const char *cmd, int *status)
-{
-	FILE *f = popen(cmd, "r");
-	char *out = NULL;
-	size_t len = 0, n;
-	char buf[4096];
-	FILE *m = open_memstream(&out, &len);
-
-	assert_non_null(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		fwrite(buf, 1, n, m);
-	}
-	fclose(m);
-	*status = pclose(f);
-	return out;
-}
 
 /* pdftotext -layout with whitespace runs collapsed to one space. */
 static char *text_of(const char *path)
@@ -50,7 +34,7 @@ static char *text_of(const char *path)
 	int st;
 	size_t j = 0;
 
-	raw = run(cmd, &st);
+	raw = test_sh(cmd, &st);
 	free(cmd);
 	assert_int_equal(st, 0);
 	o = xmalloc(strlen(raw) + 1);
@@ -86,12 +70,12 @@ static void check_pdf(const char *path)
 			"$(NF-4) != \"yes\" { bad = 1 } NR > 2 { n++ } "
 			"END { exit bad || n == 0 }'",
 			path);
-	out = run(cmd, &st);
+	out = test_sh(cmd, &st);
 	free(cmd);
 	free(out);
 	assert_int_equal(st, 0);
 	cmd = xasprintf("qpdf --check '%s' >/dev/null 2>&1", path);
-	out = run(cmd, &st);
+	out = test_sh(cmd, &st);
 	free(cmd);
 	free(out);
 	assert_int_equal(st, 0);

@@ -166,6 +166,48 @@ int test_run(const char *stdin_text, char **out, char **err, ...)
 	return test_runv(stdin_text, out, err, args);
 }
 
+char *test_run_expect(int expect, ...)
+{
+	const char *args[64];
+	size_t n = 0;
+	char *out, *err;
+	va_list ap;
+	int rc;
+
+	va_start(ap, expect);
+	while (n < 63 && (args[n] = va_arg(ap, const char *)) != NULL) {
+		n++;
+	}
+	va_end(ap);
+	args[n] = NULL;
+	rc = test_runv(NULL, &out, &err, args);
+	if (rc != expect) {
+		fprintf(stderr, "exit %d\nstdout: %s\nstderr: %s\n", rc, out,
+			err);
+	}
+	assert_int_equal(rc, expect);
+	free(err);
+	return out;
+}
+
+char *test_sh(const char *cmd, int *status)
+{
+	FILE *f = popen(cmd, "r");
+	char *out = NULL;
+	size_t len = 0, n;
+	char buf[4096];
+	FILE *m = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	assert_non_null(m);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		fwrite(buf, 1, n, m);
+	}
+	fclose(m);
+	*status = pclose(f);
+	return out;
+}
+
 static PGconn *open_db(const char *name, int empty)
 {
 	const char *tmpl = getenv("RELEVE_TEST_TEMPLATE");

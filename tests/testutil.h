@@ -28,6 +28,14 @@ char *test_read_file(const char *path);
 int test_run(const char *stdin_text, char **out, char **err, ...);
 int test_runv(const char *stdin_text, char **out, char **err,
 	      const char *const *args);
+/*
+ * Run `releve ARGS...` (NULL-terminated): its exit status must be expect,
+ * else what it printed goes to stderr and the test fails.  Returns its
+ * stdout (caller frees).
+ */
+char *test_run_expect(int expect, ...);
+/* A shell command's stdout (caller frees); *status its wait status. */
+char *test_sh(const char *cmd, int *status);
 
 /*
  * A fresh database cloned from the migrated template, named after name
