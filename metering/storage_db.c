@@ -104,6 +104,60 @@ static void strindex_init(struct strindex *x, size_t n)
 	x->mask = sz - 1;
 }
 
+/* An entry's key, for strindex_find: entry e's string and its length. */
+typedef const char *(*strindex_key)(const void *ctx, uint32_t e,
+				    size_t *len);
+
+/* Entry v under the key s (n bytes). */
+static void strindex_put(struct strindex *x, const char *s, size_t n,
+			 uint32_t v)
+{
+	uint64_t h = name_hash(s, n);
+	size_t i = h & x->mask;
+
+	while (x->slot[i]) {
+		i = (i + 1) & x->mask;
+	}
+	x->slot[i] = SLOT_TAG(h) << 32 | ((uint64_t)v + 1);
+}
+
+/*
+ * The entry whose key (key(ctx, e)) is s, or -1; with free_slot, the
+ * slot where s would go when it is missing (for strindex_set).
+ */
+static long strindex_find(const struct strindex *x, const char *s,
+			  size_t n, strindex_key key, const void *ctx,
+			  size_t *free_slot)
+{
+	uint64_t h = name_hash(s, n);
+	size_t i;
+
+	for (i = h & x->mask; x->slot[i]; i = (i + 1) & x->mask) {
+		uint32_t e = SLOT_ENTRY(x->slot[i]);
+		size_t len;
+		const char *k;
+
+		if (SLOT_TAG(x->slot[i]) != SLOT_TAG(h)) {
+			continue;
+		}
+		k = key(ctx, e, &len);
+		if (len == n && memcmp(k, s, n) == 0) {
+			return (long)e;
+		}
+	}
+	if (free_slot) {
+		*free_slot = i;
+	}
+	return -1;
+}
+
+/* Entry v under s in the slot strindex_find gave for it. */
+static void strindex_set(struct strindex *x, size_t slot, const char *s,
+			 size_t n, uint32_t v)
+{
+	x->slot[slot] = SLOT_TAG(name_hash(s, n)) << 32 | ((uint64_t)v + 1);
+}
+
 /* The registry's mailboxes. */
 struct reg_mb {
 	const char *address, *login, *customer;
@@ -143,48 +197,38 @@ static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 	return 0;
 }
 
-static void reg_put(struct strindex *x, const char *s, size_t n, uint32_t v)
+static const char *mb_address(const void *ctx, uint32_t e, size_t *len)
 {
-	uint64_t h = name_hash(s, n);
-	size_t i = h & x->mask;
+	const struct reg_mb *m = &((const struct registry *)ctx)->mb[e];
 
-	while (x->slot[i]) {
-		i = (i + 1) & x->mask;
-	}
-	x->slot[i] = SLOT_TAG(h) << 32 | ((uint64_t)v + 1);
+	*len = m->alen;
+	return m->address;
+}
+
+static const char *mb_login(const void *ctx, uint32_t e, size_t *len)
+{
+	const struct reg_mb *m = &((const struct registry *)ctx)->mb[e];
+
+	*len = m->llen;
+	return m->login;
 }
 
 /* The registry mailbox whose address (by 1) or login (by 0) is s, or -1. */
 static long reg_find(struct registry *r, int by_addr, const char *s,
 		     size_t n)
 {
-	const struct strindex *x = by_addr ? &r->by_addr : &r->by_login;
-
 	if (r->n == 0) {
 		return -1;
 	}
 	if (!by_addr && !r->by_login.slot) {
 		strindex_init(&r->by_login, r->n);
 		for (size_t i = 0; i < r->n; i++) {
-			reg_put(&r->by_login, r->mb[i].login, r->mb[i].llen,
-				(uint32_t)i);
+			strindex_put(&r->by_login, r->mb[i].login,
+				     r->mb[i].llen, (uint32_t)i);
 		}
 	}
-	uint64_t h = name_hash(s, n);
-
-	for (size_t i = h & x->mask; x->slot[i]; i = (i + 1) & x->mask) {
-		const struct reg_mb *m;
-
-		if (SLOT_TAG(x->slot[i]) != SLOT_TAG(h)) {
-			continue;
-		}
-		m = &r->mb[SLOT_ENTRY(x->slot[i])];
-		if ((by_addr ? m->alen : m->llen) == n &&
-		    memcmp(by_addr ? m->address : m->login, s, n) == 0) {
-			return (long)SLOT_ENTRY(x->slot[i]);
-		}
-	}
-	return -1;
+	return by_addr ? strindex_find(&r->by_addr, s, n, mb_address, r, NULL)
+		       : strindex_find(&r->by_login, s, n, mb_login, r, NULL);
 }
 
 static int reg_load(PGconn *c, struct registry *r, struct diag *d)
@@ -200,8 +244,8 @@ static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 	}
 	strindex_init(&r->by_addr, r->n);
 	for (size_t i = 0; i < r->n; i++) {
-		reg_put(&r->by_addr, r->mb[i].address, r->mb[i].alen,
-			(uint32_t)i);
+		strindex_put(&r->by_addr, r->mb[i].address, r->mb[i].alen,
+			     (uint32_t)i);
 	}
 	return 0;
 }
@@ -503,27 +547,20 @@ static int day_row_in(void *ctx, int n, const char *const *f, const int *len,
 	return 0;
 }
 
+static const char *day_key(const void *ctx, uint32_t e, size_t *len)
+{
+	const struct day_row *w = &((const struct day_rows *)ctx)->r[e];
+
+	*len = w->len;
+	return w->mbx;
+}
+
 static const struct day_row *day_find(const struct day_rows *dr,
 				      const char *s, size_t n)
 {
-	if (dr->n == 0) {
-		return NULL;
-	}
-	uint64_t h = name_hash(s, n);
+	long e = dr->n ? strindex_find(&dr->x, s, n, day_key, dr, NULL) : -1;
 
-	for (size_t i = h & dr->x.mask; dr->x.slot[i];
-	     i = (i + 1) & dr->x.mask) {
-		const struct day_row *w;
-
-		if (SLOT_TAG(dr->x.slot[i]) != SLOT_TAG(h)) {
-			continue;
-		}
-		w = &dr->r[SLOT_ENTRY(dr->x.slot[i])];
-		if (w->len == n && memcmp(w->mbx, s, n) == 0) {
-			return w;
-		}
-	}
-	return NULL;
+	return e >= 0 ? &dr->r[e] : NULL;
 }
 
 /* The order of the key of storage_mailbox_daily under the C collation
@@ -621,7 +658,7 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 	for (size_t i = 0; i < dr.n; i++) {
 		long k = reg_find(reg, 1, dr.r[i].mbx, dr.r[i].len);
 
-		reg_put(&dr.x, dr.r[i].mbx, dr.r[i].len, (uint32_t)i);
+		strindex_put(&dr.x, dr.r[i].mbx, dr.r[i].len, (uint32_t)i);
 		if (k >= 0 && today[k] < dr.r[i].max_bytes) {
 			today[k] = dr.r[i].max_bytes;
 		}
@@ -734,6 +771,14 @@ struct cust_day {
 	int32_t mailboxes, sampled, carried;
 };
 
+static const char *cust_key(const void *ctx, uint32_t e, size_t *len)
+{
+	const char *id = ((const struct cust_day *)ctx)[e].id;
+
+	*len = strlen(id);
+	return id;
+}
+
 static int cust_day_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct cust_day *)a)->id,
@@ -810,8 +855,8 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 	strindex_init(&cx, reg->n / 2 + 1);
 	for (size_t i = 0, last = SIZE_MAX; i < reg->n; i++) {
 		const struct reg_mb *m = &reg->mb[i];
-		size_t h;
-		uint64_t hv;
+		size_t slot, clen;
+		long k;
 		struct cust_day *y;
 
 		if (!m->exists) {
@@ -822,24 +867,20 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 			y = &cd[last];
 			goto found;
 		}
-		hv = name_hash(m->customer, strlen(m->customer));
-		for (h = hv & cx.mask; cx.slot[h]; h = (h + 1) & cx.mask) {
-			if (SLOT_TAG(cx.slot[h]) == SLOT_TAG(hv) &&
-			    strcmp(cd[SLOT_ENTRY(cx.slot[h])].id,
-				   m->customer) == 0) {
-				break;
-			}
-		}
-		if (!cx.slot[h]) {
+		clen = strlen(m->customer);
+		k = strindex_find(&cx, m->customer, clen, cust_key, cd, &slot);
+		if (k < 0) {
 			if ((ncd & (ncd - 1)) == 0) {
 				cd = xreallocarray(cd, ncd ? 2 * ncd : 1,
 						   sizeof(*cd));
 			}
 			memset(&cd[ncd], 0, sizeof(*cd));
 			cd[ncd].id = m->customer;
-			cx.slot[h] = SLOT_TAG(hv) << 32 | (uint64_t)++ncd;
+			strindex_set(&cx, slot, m->customer, clen,
+				     (uint32_t)ncd);
+			k = (long)ncd++;
 		}
-		last = SLOT_ENTRY(cx.slot[h]);
+		last = (size_t)k;
 		y = &cd[last];
 	found:
 		y->mailboxes++;
