@@ -1092,20 +1092,6 @@ fail:
 	return -1;
 }
 
-int storage_store(PGconn *c, const char *source, const char *taken_at,
-		  const struct dq_snapshot *snap, int carry_days,
-		  struct storage_result *res, struct diag *d)
-{
-	struct storage_tx tx;
-
-	memset(res, 0, sizeof(*res));
-	if (storage_begin(c, taken_at, &tx, d)) {
-		return -1;
-	}
-	return storage_store_tx(c, &tx, source, taken_at, snap, carry_days,
-				res, d);
-}
-
 /*
  * The rollup, computed here rather than in SQL: the daily maxima of the
  * window [from - carry_days, to) come out in one binary COPY, the

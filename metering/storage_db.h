@@ -35,7 +35,8 @@ struct storage_result {
 /*
  * A store in two steps, so that the first can run while the snapshot is
  * still being read: storage_begin opens the transaction and loads the
- * registry; storage_store_tx stores the snapshot and commits, or rolls
+ * registry; storage_store_tx stores snap, taken at taken_at (RFC 3339 /
+ * PostgreSQL timestamptz text) from source, and commits, or rolls
  * back (0, or -1 with nothing stored; either way tx is finished).
  * storage_abandon rolls a begun store back (c NULL: only frees).
  */
@@ -54,14 +55,6 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		     int carry_days, struct storage_result *res,
 		     struct diag *d);
 void storage_abandon(PGconn *c, struct storage_tx *tx);
-
-/*
- * Store snap, taken at taken_at (RFC 3339 / PostgreSQL timestamptz text)
- * from source.  Runs its own transaction.  0, or -1 with nothing stored.
- */
-int storage_store(PGconn *c, const char *source, const char *taken_at,
-		  const struct dq_snapshot *snap, int carry_days,
-		  struct storage_result *res, struct diag *d);
 
 struct rollup_result {
 	long long rows;	   /* mailbox-days counted */
