@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,7 +336,8 @@ static int ignored_service(const struct opts *o, const struct pflog_line *l)
 	return 0;
 }
 
-static void progress(struct run *r, struct linereader *lr, int force)
+/* done: bytes read of every FILE so far. */
+static void progress(struct run *r, uint64_t done, int force)
 {
 	double t = now_s();
 
@@ -343,7 +345,6 @@ static void progress(struct run *r, struct linereader *lr, int force)
 		return;
 	}
 	r->last_progress = t;
-	uint64_t done = r->done_bytes + lr_bytes_read(lr);
 	double el = t - r->started;
 
 	fprintf(stderr, "\r%" PRIu64 " MiB", done >> 20);
@@ -359,11 +360,20 @@ static void progress(struct run *r, struct linereader *lr, int force)
 	}
 }
 
-/* Parse one line and feed the tracker. */
-static void feed(struct run *r, const char *p, size_t n, int cut)
+/*
+ * Feed the tracker a parsed line of n bytes (cut: its end was dropped).
+ * What is read of l here and in pftrack_feed is what FED_FIELDS keeps.
+ */
+#define FED_FIELDS                                                         \
+	(PFLOG_KEEP_HOST | PFLOG_KEEP_QID | PFLOG_KEEP_CLIENT_ADDR |       \
+	 PFLOG_KEEP_SASL_USERNAME | PFLOG_KEEP_FROM | PFLOG_KEEP_TO |      \
+	 PFLOG_KEEP_ORIG_TO | PFLOG_KEEP_RELAY | PFLOG_KEEP_QUEUED_AS)
+#define FED_FIELDS_IGNORE (PFLOG_KEEP_TAG | PFLOG_KEEP_SERVICE)
+
+static void feed_parsed(struct run *r, const struct pflog_line *l, size_t n,
+			int cut)
 {
-	struct pflog_line *l = r->line;
-	enum pflog_kind k;
+	enum pflog_kind k = l->kind;
 	int64_t us;
 
 	r->st.lines++;
@@ -371,7 +381,6 @@ static void feed(struct run *r, const char *p, size_t n, int cut)
 	if (cut) {
 		r->st.cut++;
 	}
-	k = pflog_parse(l, p, n, r->o->format);
 	r->st.kinds[k]++;
 	if (k == PFLOG_MALFORMED) {
 		r->st.bad[l->bad]++;
@@ -407,6 +416,13 @@ static void feed(struct run *r, const char *p, size_t n, int cut)
 		}
 	}
 	pftrack_feed(r->t, l, host, us);
+}
+
+/* Parse one line and feed the tracker. */
+static void feed(struct run *r, const char *p, size_t n, int cut)
+{
+	pflog_parse(r->line, p, n, r->o->format);
+	feed_parsed(r, r->line, n, cut);
 }
 
 struct hashctx {
@@ -483,6 +499,16 @@ static void run_quota_check(struct run *r)
 }
 
 /* background: see pfstore_commit(); its failure shows at the next one. */
+/* Close the messages older than --max-age; at each commit, and at each
+ * file's end. */
+static void expire_old(struct run *r)
+{
+	if (r->o->max_age_us && r->last_us) {
+		pftrack_expire(r->t, r->last_us, r->o->max_age_us);
+	}
+	r->last_commit = now_s();
+}
+
 static int commit(struct run *r, struct linereader *lr, const char *path,
 		  int finished, int background)
 {
@@ -490,10 +516,7 @@ static int commit(struct run *r, struct linereader *lr, const char *path,
 	uint64_t fp;
 	size_t fplen;
 
-	if (r->o->max_age_us && r->last_us) {
-		pftrack_expire(r->t, r->last_us, r->o->max_age_us);
-	}
-	r->last_commit = now_s();
+	expire_old(r);
 	/* A commit in the foreground waits for one in the background, even
 	 * with nothing new: the next file's offset depends on it. */
 	if (r->store && !background && pfstore_sync(r->store, &d) != 0) {
@@ -596,7 +619,8 @@ reopen:
 			if (r->st.lines % 4096 == 0) {
 				double t = now_s();
 
-				progress(r, lr, 0);
+				progress(r, r->done_bytes +
+						 lr_bytes_read(lr), 0);
 				if ((t - r->last_commit >= r->o->interval ||
 				     (r->store &&
 				      pfstore_pending(r->store) >= BATCH)) &&
@@ -650,13 +674,286 @@ reopen:
 		usleep(200000);
 	}
 	r->done_bytes += lr_bytes_read(lr);
-	progress(r, lr, 0);
+	progress(r, r->done_bytes + lr_bytes_read(lr), 0);
 	if (commit(r, lr, path, !last, 0)) {
 		rc = -1;
 	}
 out:
 	diag_free(&d);
 	lr_close(lr);
+	return rc;
+}
+
+/*
+ * The dry run of named files on both cores.  A reader thread reads the
+ * files in order and parses each line; the main thread takes the parsed
+ * lines in order and does the rest (statistics, time, tracking, output)
+ * exactly as feed() does.  Reading and parsing are a little over half
+ * the work.  What crosses from one core to the other is kept small, since
+ * moving memory between cores costs more than parsing it again: each
+ * line as pflog_pack() bytes with only the fields the main thread reads
+ * (a line that counts nothing: its kind only), in batches of PIPE_BYTES
+ * handed over under one lock.  PIPE_BATCHES of them bound the memory.
+ * Not for stdin (a live pipe would wait for a whole batch) nor for a
+ * store run, whose commits need each line's offset in its file.
+ */
+#define PIPE_BATCHES 4
+#define PIPE_BYTES (256 * 1024)
+
+enum batch_what { B_LINES, B_END, B_ERROR };
+
+/* A line's record: its length (bit 31: cut), a flag (1: packed fields
+ * follow; 0: a line that counts nothing, its kind and bad follow). */
+struct batch {
+	unsigned char *p;
+	size_t used, cap;
+	uint64_t done; /* bytes read of the files after this batch */
+	int file_end;  /* its last line ends a file */
+	enum batch_what what;
+	/* A batch to a cache line: the reader fills one while the main
+	 * thread reads another, and neither should touch the other's. */
+	_Alignas(64) char pad;
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t filled, emptied;
+	struct batch b[PIPE_BATCHES];
+	size_t head, tail; /* batches filled, taken */
+	int quit;	   /* the main thread stopped early */
+	char **files;
+	int nfiles;
+	enum pflog_format format;
+	uint32_t keep;
+};
+
+/* The next empty batch for the reader, NULL when the main thread quit. */
+static struct batch *pipe_empty(struct pipe *pp)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&pp->mu);
+	while (!pp->quit && pp->head - pp->tail == PIPE_BATCHES) {
+		pthread_cond_wait(&pp->emptied, &pp->mu);
+	}
+	b = pp->quit ? NULL : &pp->b[pp->head % PIPE_BATCHES];
+	pthread_mutex_unlock(&pp->mu);
+	if (b) {
+		b->used = 0;
+		b->file_end = 0;
+		b->what = B_LINES;
+	}
+	return b;
+}
+
+static void pipe_publish(struct pipe *pp)
+{
+	pthread_mutex_lock(&pp->mu);
+	pp->head++;
+	pthread_cond_signal(&pp->filled);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/* Append l (a line of len bytes) to p[*used..cap); 0 when it has no
+ * room.  The reader's own cursor (b->used is set once, at hand-over). */
+static int batch_put(unsigned char *p, size_t *used, size_t cap,
+		     const struct pflog_line *l, uint32_t keep, size_t len,
+		     int cut)
+{
+	uint32_t lc = (uint32_t)len | (cut ? 1u << 31 : 0);
+	unsigned char *o = p + *used;
+	size_t room = cap - *used, k;
+
+	if (room < 7) {
+		return 0;
+	}
+	memcpy(o, &lc, 4);
+	if (l->kind < PFLOG_CLIENT) {
+		o[4] = 0;
+		o[5] = (unsigned char)l->kind;
+		o[6] = (unsigned char)l->bad;
+		*used += 7;
+		return 1;
+	}
+	o[4] = 1;
+	k = pflog_pack(l, keep, o + 5, room - 5);
+	if (k == 0) {
+		return 0;
+	}
+	*used += 5 + k;
+	return 1;
+}
+
+static void *pipe_reader(void *arg)
+{
+	struct pipe *pp = arg;
+	struct pflog_line *l = xmalloc(sizeof(*l));
+	struct batch *b = pipe_empty(pp);
+	unsigned char *bp = b ? b->p : NULL;
+	size_t used = 0, cap = b ? b->cap : 0;
+	uint64_t done = 0;
+	struct diag d = DIAG_INIT;
+	enum batch_what end = B_END;
+
+	for (int f = 0; b && f < pp->nfiles; f++) {
+		struct linereader *lr = lr_open(pp->files[f], &d);
+		enum lr_status st = LR_EOF;
+		const char *line;
+		size_t len;
+		int cut;
+
+		if (!lr) {
+			end = B_ERROR;
+			break;
+		}
+		while (b && (st = lr_next(lr, 1, &line, &len, &cut, &d)) ==
+				    LR_LINE) {
+			pflog_parse(l, line, len, pp->format);
+			if (batch_put(bp, &used, cap, l, pp->keep, len, cut)) {
+				continue;
+			}
+			b->used = used;
+			b->done = done + lr_bytes_read(lr);
+			pipe_publish(pp);
+			b = pipe_empty(pp);
+			if (!b) {
+				break;
+			}
+			used = 0;
+			if (!batch_put(b->p, &used, b->cap, l, pp->keep, len,
+				       cut)) {
+				/* bigger than a batch: a batch of its own */
+				b->cap = 2 * (len + sizeof(*l));
+				b->p = xreallocarray(b->p, b->cap, 1);
+				batch_put(b->p, &used, b->cap, l, pp->keep,
+					  len, cut);
+			}
+			bp = b->p;
+			cap = b->cap;
+		}
+		if (b) {
+			done += lr_bytes_read(lr);
+		}
+		lr_close(lr);
+		if (b && st == LR_ERROR) {
+			end = B_ERROR;
+			break;
+		}
+		if (b) {
+			/* the main thread expires old messages at each
+			 * file's end, as read_file's commit does */
+			b->used = used;
+			b->done = done;
+			b->file_end = 1;
+			pipe_publish(pp);
+			b = pipe_empty(pp);
+			bp = b ? b->p : NULL;
+			cap = b ? b->cap : 0;
+			used = 0;
+		}
+	}
+	if (end == B_ERROR) {
+		diag_print(&d, stderr, WHO);
+	}
+	diag_free(&d);
+	if (b && used) { /* the last lines, then the end */
+		b->used = used;
+		b->done = done;
+		pipe_publish(pp);
+		b = pipe_empty(pp);
+	}
+	if (b) {
+		b->what = end;
+		b->done = done;
+		pipe_publish(pp);
+	}
+	free(l);
+	return NULL;
+}
+
+/* Feed the lines of a batch. */
+static void batch_feed(struct run *r, const struct batch *b)
+{
+	struct pflog_line *l = r->line;
+	const unsigned char *p = b->p;
+	size_t used = b->used;
+
+	for (size_t o = 0; o < used;) {
+		uint32_t lc;
+
+		memcpy(&lc, p + o, 4);
+		if (p[o + 4] == 0) {
+			/* feed_parsed reads nothing else of such a line */
+			l->kind = (enum pflog_kind)p[o + 5];
+			l->bad = (enum pflog_bad)p[o + 6];
+			o += 7;
+		} else {
+			o += 5 + pflog_unpack(l, p + o + 5);
+		}
+		feed_parsed(r, l, lc & ~(1u << 31), (lc >> 31) != 0);
+	}
+}
+
+/* Read the files of a dry run through the reader thread. */
+static int read_files_piped(struct run *r, char **files, int nfiles)
+{
+	struct pipe pp;
+	pthread_t th;
+	int rc = 0;
+
+	memset(&pp, 0, sizeof(pp));
+	pthread_mutex_init(&pp.mu, NULL);
+	pthread_cond_init(&pp.filled, NULL);
+	pthread_cond_init(&pp.emptied, NULL);
+	pp.files = files;
+	pp.nfiles = nfiles;
+	pp.format = r->o->format;
+	pp.keep = FED_FIELDS | (r->o->nignores ? FED_FIELDS_IGNORE : 0);
+	for (int i = 0; i < PIPE_BATCHES; i++) {
+		pp.b[i].cap = PIPE_BYTES;
+		pp.b[i].p = xmalloc(PIPE_BYTES);
+	}
+	if (pthread_create(&th, NULL, pipe_reader, &pp) != 0) {
+		fprintf(stderr, WHO ": cannot start the reader thread\n");
+		rc = -1;
+		goto out;
+	}
+	for (;;) {
+		struct batch *b;
+
+		pthread_mutex_lock(&pp.mu);
+		while (pp.head == pp.tail) {
+			pthread_cond_wait(&pp.filled, &pp.mu);
+		}
+		b = &pp.b[pp.tail % PIPE_BATCHES];
+		pthread_mutex_unlock(&pp.mu);
+		r->done_bytes = b->done;
+		if (b->what != B_LINES) {
+			rc = b->what == B_ERROR ? -1 : 0;
+			break;
+		}
+		batch_feed(r, b);
+		progress(r, b->done, 0);
+		if (b->file_end || now_s() - r->last_commit >= r->o->interval) {
+			expire_old(r);
+		}
+		pthread_mutex_lock(&pp.mu);
+		pp.tail++;
+		pthread_cond_signal(&pp.emptied);
+		pthread_mutex_unlock(&pp.mu);
+	}
+	pthread_mutex_lock(&pp.mu);
+	pp.quit = 1;
+	pthread_cond_signal(&pp.emptied);
+	pthread_mutex_unlock(&pp.mu);
+	pthread_join(th, NULL);
+out:
+	for (int i = 0; i < PIPE_BATCHES; i++) {
+		free(pp.b[i].p);
+	}
+	pthread_cond_destroy(&pp.filled);
+	pthread_cond_destroy(&pp.emptied);
+	pthread_mutex_destroy(&pp.mu);
 	return rc;
 }
 
@@ -961,7 +1258,16 @@ int cmd_collect_postfix(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 	}
-	for (int i = optind; i < argc && !stop; i++) {
+	/* A dry run of named files: on both cores (see read_files_piped). */
+	int piped = o.dry && !o.follow && !getenv("RELEVE_ONE_THREAD");
+
+	for (int i = optind; i < argc; i++) {
+		piped = piped && strcmp(argv[i], "-") != 0;
+	}
+	if (piped && read_files_piped(&r, argv + optind, argc - optind) != 0) {
+		goto out;
+	}
+	for (int i = optind; !piped && i < argc && !stop; i++) {
 		if (read_file(&r, argv[i], i == argc - 1) != 0) {
 			goto out;
 		}

@@ -1382,7 +1382,8 @@ static int parse_sasl_failed(struct pflog_line *l, const char *p,
 	if (!f)
 		return 0;
 	namaddr(p, s, &l->client_name, &l->client_addr);
-	l->sasl_method = mkstr(s + 7, f);
+	/* ": SASL authentication failed" names no method: f is s + 6 */
+	l->sasl_method = mkstr(s + 7, f > s + 7 ? f : s + 7);
 	/* the last "sasl_username=": the reason text comes before it */
 	u = NULL;
 	for (const char *q = f; (q = memmem(q, (size_t)(e - q),
@@ -1537,6 +1538,126 @@ static void zero_head(struct pflog_line *l)
 	for (i = 0; i + 32 <= n; i += 32)
 		memset(p + i, 0, 32);
 	memset(p + i, 0, n - i);
+}
+
+/* The string fields, in the order of the PFLOG_KEEP_* bits. */
+static const size_t str_field[] = {
+	offsetof(struct pflog_line, host),
+	offsetof(struct pflog_line, tag),
+	offsetof(struct pflog_line, daemon_name),
+	offsetof(struct pflog_line, service),
+	offsetof(struct pflog_line, text),
+	offsetof(struct pflog_line, qid),
+	offsetof(struct pflog_line, client_name),
+	offsetof(struct pflog_line, client_addr),
+	offsetof(struct pflog_line, sasl_method),
+	offsetof(struct pflog_line, sasl_username),
+	offsetof(struct pflog_line, from),
+	offsetof(struct pflog_line, to),
+	offsetof(struct pflog_line, orig_to),
+	offsetof(struct pflog_line, relay),
+	offsetof(struct pflog_line, dsn),
+	offsetof(struct pflog_line, status_text),
+	offsetof(struct pflog_line, queued_as),
+	offsetof(struct pflog_line, new_id),
+	offsetof(struct pflog_line, message_id),
+};
+_Static_assert(sizeof(str_field) / sizeof(str_field[0]) == 19,
+	       "one PFLOG_KEEP_* bit per string field");
+
+/* The scalar fields, then (for each bit of strs) a 32-bit length and the
+ * bytes.  Written and read with memcpy: the bytes need no alignment. */
+struct packed {
+	struct pflog_time time;
+	long long uid, size;
+	long pid, nrcpt;
+	uint32_t strs;
+	uint8_t format, kind, bad, truncated, daemon, daemon_inferred,
+		qid_long, status, via, notify, stage, milter;
+};
+
+size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
+		  unsigned char *out, size_t cap)
+{
+	struct packed h;
+	size_t o = sizeof(h);
+
+	if (cap < o)
+		return 0;
+	memset(&h, 0, sizeof(h));
+	h.time = l->time;
+	h.uid = l->uid;
+	h.size = l->size;
+	h.pid = l->pid;
+	h.nrcpt = l->nrcpt;
+	h.format = (uint8_t)l->format;
+	h.kind = (uint8_t)l->kind;
+	h.bad = (uint8_t)l->bad;
+	h.truncated = (uint8_t)l->truncated;
+	h.daemon = (uint8_t)l->daemon;
+	h.daemon_inferred = (uint8_t)l->daemon_inferred;
+	h.qid_long = (uint8_t)l->qid_long;
+	h.status = (uint8_t)l->status;
+	h.via = (uint8_t)l->via;
+	h.notify = (uint8_t)l->notify;
+	h.stage = (uint8_t)l->stage;
+	h.milter = (uint8_t)l->milter;
+	for (uint32_t m = keep & PFLOG_KEEP_ALL; m; m &= m - 1) {
+		unsigned f = (unsigned)__builtin_ctz(m);
+		const struct pflog_str *s =
+			(const struct pflog_str *)((const char *)l +
+						   str_field[f]);
+		uint32_t n = (uint32_t)s->n;
+
+		if (s->n == 0)
+			continue;
+		if (s->n > UINT32_MAX || cap - o < 4 || cap - o - 4 < s->n)
+			return 0;
+		h.strs |= 1u << f;
+		memcpy(out + o, &n, 4);
+		memcpy(out + o + 4, s->p, s->n);
+		o += 4 + s->n;
+	}
+	memcpy(out, &h, sizeof(h));
+	return o;
+}
+
+size_t pflog_unpack(struct pflog_line *l, const unsigned char *in)
+{
+	struct packed h;
+	size_t o = sizeof(h);
+
+	memcpy(&h, in, sizeof(h));
+	zero_head(l);
+	l->time = h.time;
+	l->uid = h.uid;
+	l->size = h.size;
+	l->pid = h.pid;
+	l->nrcpt = h.nrcpt;
+	l->format = (enum pflog_format)h.format;
+	l->kind = (enum pflog_kind)h.kind;
+	l->bad = (enum pflog_bad)h.bad;
+	l->truncated = h.truncated;
+	l->daemon = (enum pflog_daemon)h.daemon;
+	l->daemon_inferred = h.daemon_inferred;
+	l->qid_long = h.qid_long;
+	l->status = (enum pflog_status)h.status;
+	l->via = (enum pflog_via)h.via;
+	l->notify = (enum pflog_notify)h.notify;
+	l->stage = (enum pflog_stage)h.stage;
+	l->milter = h.milter;
+	for (uint32_t m = h.strs; m; m &= m - 1) {
+		unsigned f = (unsigned)__builtin_ctz(m);
+		struct pflog_str *s =
+			(struct pflog_str *)((char *)l + str_field[f]);
+		uint32_t n;
+
+		memcpy(&n, in + o, 4);
+		s->p = (const char *)in + o + 4;
+		s->n = n;
+		o += 4 + n;
+	}
+	return o;
 }
 
 enum pflog_kind pflog_parse(struct pflog_line *l, const char *line, size_t len,

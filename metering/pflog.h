@@ -214,6 +214,41 @@ struct pflog_line {
 enum pflog_kind pflog_parse(struct pflog_line *l, const char *line, size_t len,
 			    enum pflog_format fmt);
 
+/*
+ * A parsed line as bytes, for another thread (the dry run parses on one
+ * core and tracks on the other).  pflog_pack() writes l's scalar fields
+ * and the strings named in keep (PFLOG_KEEP_* bits) to out[0..cap) and
+ * returns the bytes written, or 0 when cap is too small.  pflog_unpack()
+ * rebuilds the line from them and returns the bytes read: its strings
+ * point into in (keep the bytes while the line is read); strings not
+ * kept are empty, and buf is not used.
+ */
+enum {
+	PFLOG_KEEP_HOST = 1 << 0,
+	PFLOG_KEEP_TAG = 1 << 1,
+	PFLOG_KEEP_DAEMON_NAME = 1 << 2,
+	PFLOG_KEEP_SERVICE = 1 << 3,
+	PFLOG_KEEP_TEXT = 1 << 4,
+	PFLOG_KEEP_QID = 1 << 5,
+	PFLOG_KEEP_CLIENT_NAME = 1 << 6,
+	PFLOG_KEEP_CLIENT_ADDR = 1 << 7,
+	PFLOG_KEEP_SASL_METHOD = 1 << 8,
+	PFLOG_KEEP_SASL_USERNAME = 1 << 9,
+	PFLOG_KEEP_FROM = 1 << 10,
+	PFLOG_KEEP_TO = 1 << 11,
+	PFLOG_KEEP_ORIG_TO = 1 << 12,
+	PFLOG_KEEP_RELAY = 1 << 13,
+	PFLOG_KEEP_DSN = 1 << 14,
+	PFLOG_KEEP_STATUS_TEXT = 1 << 15,
+	PFLOG_KEEP_QUEUED_AS = 1 << 16,
+	PFLOG_KEEP_NEW_ID = 1 << 17,
+	PFLOG_KEEP_MESSAGE_ID = 1 << 18,
+	PFLOG_KEEP_ALL = (1 << 19) - 1
+};
+size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
+		  unsigned char *out, size_t cap);
+size_t pflog_unpack(struct pflog_line *l, const unsigned char *in);
+
 /* 1 when p[0..n) is a queue id; *is_long (may be NULL) tells which form.
  * Short ids are upper-case hex; long ids are a time part of at least 10
  * characters of Postfix's consonant alphabet, then the last 'z', then the

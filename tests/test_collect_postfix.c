@@ -510,6 +510,90 @@ static void test_dry_run_json(void **state)
 	free(err);
 }
 
+/*
+ * A dry run of named files reads and parses on one thread and tracks on
+ * another; RELEVE_ONE_THREAD=1 does it all on one, as for stdin.  Both
+ * print the same messages and the same statistics, over a gzip file, a
+ * plain one, a journald export and ugly lines (a line of 2 MiB, a NUL,
+ * garbage, broken JSON), and a message whose lines span two files.
+ */
+static void test_dry_run_two_threads(void **state)
+{
+	(void)state;
+	const char *bench = getenv("RELEVE_BENCH");
+	char *a = xasprintf("%s/two.1", test_tmpdir());
+	char *agz = xasprintf("%s/two.1.gz", test_tmpdir());
+	char *b = xasprintf("%s/two.0", test_tmpdir());
+	char *j = xasprintf("%s/two.journal", test_tmpdir());
+	char *u = xasprintf("%s/two.ugly", test_tmpdir());
+	char *cmd, *out1, *err1, *out2, *err2;
+	long size = file_size(full), cut = line_start(full, size * 2 / 5);
+	FILE *f;
+
+	copy_part(full, a, 0, cut, "wb");
+	copy_part(full, b, cut, -1, "wb");
+	cmd = xasprintf("gzip -f '%s' && '%s/genpflog' --messages 3000"
+			" --format journald --filter --seed 3 > '%s'"
+			" 2>/dev/null", a,
+			bench ? bench : "build/release/bench", j);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	f = fopen(u, "wb");
+	assert_non_null(f);
+	fputs("\x01\x02garbage \xff\xfe\n", f);
+	fwrite("Sep 18 10:00:02 mx.test postfix/qmgr[1]: \0 x\n", 1, 45, f);
+	for (int i = 0; i < 2 * 1024 * 1024; i++) {
+		fputc('x', f);
+	}
+	fputs("\n{\"broken json\n", f);
+	fputs("Sep 18 10:00:03 mx.test postfix/qmgr[1]: ABCDEF0123: removed",
+	      f); /* no newline at the end */
+	fclose(f);
+
+	const char *args[] = {"collect", "postfix", "--dry-run", "--json-lines",
+			      "--no-progress", "--log-timezone", "Europe/Paris",
+			      "--year", "2026", "--stats", agz, b, j, u, NULL};
+
+	assert_int_equal(test_runv(NULL, &out1, &err1, args), 0);
+	setenv("RELEVE_ONE_THREAD", "1", 1);
+	assert_int_equal(test_runv(NULL, &out2, &err2, args), 0);
+	unsetenv("RELEVE_ONE_THREAD");
+	assert_true(strlen(out1) > 100000);
+	assert_string_equal(out1, out2);
+	assert_string_equal(err1, err2);
+	/* every line counted: the week, the journal, the five ugly ones */
+	{
+		char *wc = xasprintf("cat '%s' '%s' | wc -l", full, j);
+		int st;
+		char *n = test_sh(wc, &st);
+		long lines = 0;
+
+		assert_int_equal(st, 0);
+		assert_int_equal(sscanf(strstr(err1, "lines read: "),
+					"lines read: %ld", &lines), 1);
+		assert_int_equal(lines, atol(n) + 5);
+		free(wc);
+		free(n);
+	}
+	free(out1);
+	free(err1);
+	free(out2);
+	free(err2);
+
+	/* A missing file after a good one: exit 1, named. */
+	const char *bad[] = {"collect", "postfix", "--dry-run", "--json-lines",
+			     "--no-progress", b, "/nonexistent/two.log", NULL};
+
+	assert_int_equal(test_runv(NULL, NULL, &err1, bad), 1);
+	assert_non_null(strstr(err1, "/nonexistent/two.log"));
+	free(err1);
+	free(a);
+	free(agz);
+	free(b);
+	free(j);
+	free(u);
+}
+
 /* Queue ids used by more than one message in log: removed twice or more
  * (a bounce notice, which has no client= line, counts too). */
 static json_t *reused_ids(const char *log)
@@ -692,6 +776,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_match_generator),
 		cmocka_unit_test(test_dry_run_json),
+		cmocka_unit_test(test_dry_run_two_threads),
 		cmocka_unit_test(test_same_file_twice),
 		cmocka_unit_test(test_two_halves),
 		cmocka_unit_test(test_sigkill),

@@ -401,6 +401,11 @@ static const struct tcase cases[] = {
 	 .kind = PFLOG_SASL_FAILED, .qid = "", .daemon = PFLOG_D_SMTPD,
 	 .client_addr = "203.0.113.9", .sasl_method = "LOGIN",
 	 .sasl_username = "victim@example.fr"},
+	{.name = "SASL failed without a method (a fuzzer's find)",
+	 .line = "Nov 23 07:13:05 mx1 postfix/smtpd[4500]: warning: "
+		 "unknown[203.0.113.9]: SASL authentication failed: UGF1",
+	 .kind = PFLOG_SASL_FAILED, .qid = "", .daemon = PFLOG_D_SMTPD,
+	 .client_addr = "203.0.113.9", .sasl_method = ""},
 	{.name = "smtpd connect", .line = "Nov 23 07:12:01 mx1 postfix/smtpd[1]: "
 		 "connect from unknown[203.0.113.9]",
 	 .kind = PFLOG_OTHER, .qid = ""},
@@ -504,6 +509,95 @@ static void test_cases(void **state)
 	pflog_parse(L, cases[9].line, strlen(cases[9].line), PFLOG_FMT_AUTO);
 	assert_int_equal(L->daemon, PFLOG_D_UNKNOWN);
 	assert_int_equal(L->via, PFLOG_VIA_LOCAL);
+}
+
+/* The string fields, in the order of the PFLOG_KEEP_* bits. */
+static struct pflog_str *strs(struct pflog_line *l, size_t f)
+{
+	struct pflog_str *all[] = {
+		&l->host, &l->tag, &l->daemon_name, &l->service, &l->text,
+		&l->qid, &l->client_name, &l->client_addr, &l->sasl_method,
+		&l->sasl_username, &l->from, &l->to, &l->orig_to, &l->relay,
+		&l->dsn, &l->status_text, &l->queued_as, &l->new_id,
+		&l->message_id};
+
+	assert_true(f < sizeof(all) / sizeof(all[0]));
+	return all[f];
+}
+
+/* pflog_pack then pflog_unpack gives the same line back, for every case
+ * (journal and Docker lines too, whose strings live in the struct's own
+ * buffers), with the strings asked for and nothing else. */
+static void test_pack(void **state)
+{
+	struct pflog_line *u = malloc(sizeof(*u));
+	size_t cap = 1 << 20;
+	unsigned char *buf = malloc(cap);
+	const uint32_t masks[] = {PFLOG_KEEP_ALL,
+				  PFLOG_KEEP_QID | PFLOG_KEEP_TO |
+					  PFLOG_KEEP_HOST,
+				  0};
+
+	(void)state;
+	assert_non_null(u);
+	assert_non_null(buf);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tcase *c = &cases[i];
+
+		pflog_parse(L, c->line, c->len ? c->len : strlen(c->line),
+			    c->fmt);
+		for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++) {
+			size_t n = pflog_pack(L, masks[m], buf, cap);
+
+			assert_true(n > 0);
+			/* one byte short: refused, never cut */
+			assert_int_equal(pflog_pack(L, masks[m], buf, n - 1),
+					 0);
+			memset(u, 0x5a, sizeof(*u));
+			assert_int_equal(pflog_unpack(u, buf), n);
+			assert_int_equal(u->kind, L->kind);
+			assert_int_equal(u->bad, L->bad);
+			assert_int_equal(u->format, L->format);
+			assert_int_equal(u->truncated, L->truncated);
+			assert_int_equal(u->daemon, L->daemon);
+			assert_int_equal(u->daemon_inferred,
+					 L->daemon_inferred);
+			assert_int_equal(u->pid, L->pid);
+			assert_int_equal(u->qid_long, L->qid_long);
+			assert_int_equal(u->uid, L->uid);
+			assert_int_equal(u->size, L->size);
+			assert_int_equal(u->nrcpt, L->nrcpt);
+			assert_int_equal(u->status, L->status);
+			assert_int_equal(u->via, L->via);
+			assert_int_equal(u->notify, L->notify);
+			assert_int_equal(u->stage, L->stage);
+			assert_int_equal(u->milter, L->milter);
+			assert_memory_equal(&u->time, &L->time,
+					    sizeof(u->time));
+			for (size_t f = 0; f < 19; f++) {
+				struct pflog_str a = *strs(L, f),
+						 b = *strs(u, f);
+
+				if (!(masks[m] & (1u << f))) {
+					assert_int_equal(b.n, 0);
+					continue;
+				}
+				if (a.n != b.n ||
+				    (a.n && memcmp(a.p, b.p, a.n) != 0))
+					FAIL("%s: string field %zu differs "
+					     "after pack", c->name, f);
+				/* the copy lives in buf */
+				assert_true(b.n == 0 ||
+					    ((const unsigned char *)b.p >=
+						     buf &&
+					     (const unsigned char *)b.p + b.n <=
+						     buf + n));
+			}
+		}
+	}
+	assert_int_equal(nfail, 0);
+	free(u);
+	free(buf);
 }
 
 /* A megabyte line of every shape: no crash, a sane verdict. */
@@ -666,6 +760,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_pack),
 		cmocka_unit_test(test_huge_lines),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_helpers),

@@ -1,11 +1,13 @@
 /*
  * fuzz_pflog — libFuzzer target for the Postfix line parser: every input,
  * under every format, must parse without reading outside the line, and the
- * result must point inside the line or the struct's own buffers.
+ * result must point inside the line or the struct's own buffers, and
+ * survive pflog_pack/pflog_unpack.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "metering/pflog.h"
 
@@ -53,6 +55,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		if (l->qid.n && !pflog_qid_valid(l->qid.p, l->qid.n, NULL))
 			abort();
+		/* packed and unpacked: the same kind and strings (pk
+		 * holds every string of a line up to 64 KiB) */
+		if (size < 65536) {
+			static unsigned char pk[1 << 21];
+			static struct pflog_line *u;
+			size_t n;
+
+			if (!u && !(u = malloc(sizeof(*u))))
+				abort();
+			n = pflog_pack(l, PFLOG_KEEP_ALL, pk, sizeof(pk));
+			if (n == 0 || pflog_unpack(u, pk) != n ||
+			    u->kind != l->kind || u->qid.n != l->qid.n ||
+			    u->text.n != l->text.n ||
+			    u->sasl_username.n != l->sasl_username.n ||
+			    (u->qid.n && memcmp(u->qid.p, l->qid.p, u->qid.n)))
+				abort();
+		}
 		(void)pflog_addr_domain(l->from);
 		(void)pflog_addr_is_loopback(l->client_addr);
 	}
