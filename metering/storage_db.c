@@ -638,20 +638,27 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 	PGresult *r;
 
 	memset(&dr, 0, sizeof(dr));
+	char sql[256];
+
 	r = db_exec(c, d, "SELECT pg_advisory_xact_lock("
 			  "hashtext('releve storage_mailbox_daily'),"
-			  " $1::date - date '2000-01-01'),"
-			  " set_config('releve.fold_day', $1::date::text, true)",
+			  " $1::date - date '2000-01-01')",
 		    1, p);
 	if (!r) {
 		return -1;
 	}
 	PQclear(r);
-	if (copyout_run(c, "COPY (SELECT mailbox, customer_id, max_bytes"
-			   " FROM storage_mailbox_daily WHERE day ="
-			   " (SELECT current_setting('releve.fold_day')::date))"
-			   " TO STDOUT (FORMAT binary)",
-			day_row_in, &dr, d)) {
+	/* COPY takes no parameters.  The day goes in as the number it is
+	 * (an integer: nothing to quote), a constant the planner sees: a
+	 * sub-select of a setting, as before, is a value it does not know,
+	 * and with a few days of history it chose to read the whole table
+	 * (0.3-0.5 s for 4 M rows) rather than the day's part of the key. */
+	snprintf(sql, sizeof(sql),
+		 "COPY (SELECT mailbox, customer_id, max_bytes"
+		 " FROM storage_mailbox_daily WHERE day ="
+		 " date '2000-01-01' + %d) TO STDOUT (FORMAT binary)",
+		 (int)day_no);
+	if (copyout_run(c, sql, day_row_in, &dr, d)) {
 		goto out;
 	}
 	strindex_init(&dr.x, dr.n);
