@@ -689,11 +689,13 @@ out:
  * files in order and parses each line; the main thread takes the parsed
  * lines in order and does the rest (statistics, time, tracking, output)
  * exactly as feed() does.  Reading and parsing are a little over half
- * the work.  What crosses from one core to the other is kept small, since
- * moving memory between cores costs more than parsing it again: each
- * line as pflog_pack() bytes with only the fields the main thread reads
- * (a line that counts nothing: its kind only), in batches of PIPE_BYTES
- * handed over under one lock.  PIPE_BATCHES of them bound the memory.
+ * the work; reading RFC 3339 timestamps is left to the main thread
+ * (pflog_parse_deferred) to even the halves out.  What crosses from one
+ * core to the other is kept small, since moving memory between cores
+ * costs more than parsing it again: each line as pflog_pack() bytes with
+ * only the fields the main thread reads (a line that counts nothing: its
+ * kind and timestamp only), in batches of PIPE_BYTES handed over under
+ * one lock.  PIPE_BATCHES of them bound the memory.
  * Not for stdin (a live pipe would wait for a whole batch) nor for a
  * store run, whose commits need each line's offset in its file.
  */
@@ -703,7 +705,8 @@ out:
 enum batch_what { B_LINES, B_END, B_ERROR };
 
 /* A line's record: its length (bit 31: cut), a flag (1: packed fields
- * follow; 0: a line that counts nothing, its kind and bad follow). */
+ * follow; 0: a line that counts nothing, its kind, bad, and timestamp
+ * follow: a length byte, the bytes). */
 struct batch {
 	unsigned char *p;
 	size_t used, cap;
@@ -764,15 +767,24 @@ static int batch_put(unsigned char *p, size_t *used, size_t cap,
 	unsigned char *o = p + *used;
 	size_t room = cap - *used, k;
 
-	if (room < 7) {
+	if (room < 8) {
 		return 0;
 	}
 	memcpy(o, &lc, 4);
-	if (l->kind < PFLOG_CLIENT) {
+	if (l->kind < PFLOG_CLIENT &&
+	    (!l->time_deferred || l->time_text.n <= 255)) {
+		/* kind, bad and, to be read, the timestamp */
+		size_t tn = l->time_deferred ? l->time_text.n : 0;
+
+		if (room < 8 + tn) {
+			return 0;
+		}
 		o[4] = 0;
 		o[5] = (unsigned char)l->kind;
 		o[6] = (unsigned char)l->bad;
-		*used += 7;
+		o[7] = (unsigned char)tn;
+		memcpy(o + 8, l->time_text.p, tn);
+		*used += 8 + tn;
 		return 1;
 	}
 	o[4] = 1;
@@ -808,7 +820,7 @@ static void *pipe_reader(void *arg)
 		}
 		while (b && (st = lr_next(lr, 1, &line, &len, &cut, &d)) ==
 				    LR_LINE) {
-			pflog_parse(l, line, len, pp->format);
+			pflog_parse_deferred(l, line, len, pp->format);
 			if (batch_put(bp, &used, cap, l, pp->keep, len, cut)) {
 				continue;
 			}
@@ -883,13 +895,19 @@ static void batch_feed(struct run *r, const struct batch *b)
 
 		memcpy(&lc, p + o, 4);
 		if (p[o + 4] == 0) {
-			/* feed_parsed reads nothing else of such a line */
+			/* feed_parsed reads nothing else of such a line
+			 * (once its timestamp is known to be good) */
 			l->kind = (enum pflog_kind)p[o + 5];
 			l->bad = (enum pflog_bad)p[o + 6];
-			o += 7;
+			l->format = PFLOG_FMT_RFC3339;
+			l->time_deferred = p[o + 7] != 0;
+			l->time_text.p = (const char *)p + o + 8;
+			l->time_text.n = p[o + 7];
+			o += 8 + p[o + 7];
 		} else {
 			o += 5 + pflog_unpack(l, p + o + 5);
 		}
+		pflog_finish_time(l);
 		feed_parsed(r, l, lc & ~(1u << 31), (lc >> 31) != 0);
 	}
 }

@@ -407,14 +407,21 @@ static const char *word(const char *p, const char *e, struct pflog_str *w)
 
 /* syslog / rfc3339 / postlogd: TIME SP HOST SP TAG[PID]: TEXT */
 static int parse_plain(struct pflog_line *l, const char *p, const char *e,
-		       enum pflog_format fmt)
+		       enum pflog_format fmt, int defer)
 {
 	const char *q;
 
 	if (fmt == PFLOG_FMT_RFC3339 ||
 	    (fmt == PFLOG_FMT_AUTO && p < e && is_digit(*p))) {
 		l->format = PFLOG_FMT_RFC3339;
-		q = parse_rfc3339(p, e, &l->time);
+		/* deferred: the timestamp is the word before the first
+		 * space (it has none), read by pflog_finish_time */
+		if (defer && (q = memchr(p, ' ', (size_t)(e - p)))) {
+			l->time_deferred = 1;
+			l->time_text = mkstr(p, q);
+		} else {
+			q = parse_rfc3339(p, e, &l->time);
+		}
 	} else {
 		l->format = PFLOG_FMT_SYSLOG;
 		q = parse_bsd_time(p, e, &l->time);
@@ -834,7 +841,7 @@ static int parse_json(struct pflog_line *l, const char *p, const char *e,
 		ie = val[J_LOG].p + val[J_LOG].n;
 		while (ie > val[J_LOG].p && (ie[-1] == '\n' || ie[-1] == '\r'))
 			ie--;
-		if (!parse_plain(l, val[J_LOG].p, ie, PFLOG_FMT_AUTO)) {
+		if (!parse_plain(l, val[J_LOG].p, ie, PFLOG_FMT_AUTO, 0)) {
 			/* the container's other output (supervisord, ...) */
 			l->format = PFLOG_FMT_DOCKER;
 			l->bad = PFLOG_BAD_NONE;
@@ -892,7 +899,7 @@ static int parse_json(struct pflog_line *l, const char *p, const char *e,
 
 			memset(l, 0, offsetof(struct pflog_line, buf));
 			l->pid = -1;
-			ok = parse_plain(l, m.p, m.p + m.n, PFLOG_FMT_AUTO);
+			ok = parse_plain(l, m.p, m.p + m.n, PFLOG_FMT_AUTO, 0);
 			if (!ok || !split_tag(l)) {
 				memcpy(l, &save,
 				       offsetof(struct pflog_line, buf));
@@ -1561,8 +1568,9 @@ static const size_t str_field[] = {
 	offsetof(struct pflog_line, queued_as),
 	offsetof(struct pflog_line, new_id),
 	offsetof(struct pflog_line, message_id),
+	offsetof(struct pflog_line, time_text),
 };
-_Static_assert(sizeof(str_field) / sizeof(str_field[0]) == 19,
+_Static_assert(sizeof(str_field) / sizeof(str_field[0]) == 20,
 	       "one PFLOG_KEEP_* bit per string field");
 
 /* The scalar fields, then (for each bit of strs) a 32-bit length and the
@@ -1573,7 +1581,7 @@ struct packed {
 	long pid, nrcpt;
 	uint32_t strs;
 	uint8_t format, kind, bad, truncated, daemon, daemon_inferred,
-		qid_long, status, via, notify, stage, milter;
+		qid_long, status, via, notify, stage, milter, time_deferred;
 };
 
 size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
@@ -1602,6 +1610,9 @@ size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
 	h.notify = (uint8_t)l->notify;
 	h.stage = (uint8_t)l->stage;
 	h.milter = (uint8_t)l->milter;
+	h.time_deferred = (uint8_t)l->time_deferred;
+	if (l->time_deferred)
+		keep |= PFLOG_KEEP_TIME_TEXT;
 	for (uint32_t m = keep & PFLOG_KEEP_ALL; m; m &= m - 1) {
 		unsigned f = (unsigned)__builtin_ctz(m);
 		const struct pflog_str *s =
@@ -1646,6 +1657,7 @@ size_t pflog_unpack(struct pflog_line *l, const unsigned char *in)
 	l->notify = (enum pflog_notify)h.notify;
 	l->stage = (enum pflog_stage)h.stage;
 	l->milter = h.milter;
+	l->time_deferred = h.time_deferred;
 	for (uint32_t m = h.strs; m; m &= m - 1) {
 		unsigned f = (unsigned)__builtin_ctz(m);
 		struct pflog_str *s =
@@ -1660,8 +1672,42 @@ size_t pflog_unpack(struct pflog_line *l, const unsigned char *in)
 	return o;
 }
 
+static enum pflog_kind parse(struct pflog_line *l, const char *line,
+			     size_t len, enum pflog_format fmt, int defer);
+
 enum pflog_kind pflog_parse(struct pflog_line *l, const char *line, size_t len,
 			    enum pflog_format fmt)
+{
+	return parse(l, line, len, fmt, 0);
+}
+
+enum pflog_kind pflog_parse_deferred(struct pflog_line *l, const char *line,
+				     size_t len, enum pflog_format fmt)
+{
+	parse(l, line, len, fmt, 1);
+	/* A malformed line's reason: a bad timestamp comes first, as in
+	 * pflog_parse (rare: read it now). */
+	if (l->kind == PFLOG_MALFORMED)
+		pflog_finish_time(l);
+	return l->kind;
+}
+
+enum pflog_kind pflog_finish_time(struct pflog_line *l)
+{
+	const char *p = l->time_text.p, *e = p + l->time_text.n;
+
+	if (!l->time_deferred)
+		return l->kind;
+	l->time_deferred = 0;
+	if (parse_rfc3339(p, e, &l->time) != e) {
+		l->kind = PFLOG_MALFORMED;
+		l->bad = PFLOG_BAD_TIME;
+	}
+	return l->kind;
+}
+
+static enum pflog_kind parse(struct pflog_line *l, const char *line,
+			     size_t len, enum pflog_format fmt, int defer)
 {
 	const char *p = line ? line : "", *e = p + (line ? len : 0);
 	int r;
@@ -1716,7 +1762,7 @@ enum pflog_kind pflog_parse(struct pflog_line *l, const char *line, size_t len,
 			if (g)
 				p = g + 1;
 		}
-		r = parse_plain(l, p, e, fmt);
+		r = parse_plain(l, p, e, fmt, defer);
 		break;
 	}
 parsed:

@@ -199,6 +199,11 @@ struct pflog_line {
 	enum pflog_stage stage;     /* REJECT */
 	int milter;                 /* REJECT: milter-reject */
 
+	/* pflog_parse_deferred: an RFC 3339 timestamp found, not yet read
+	 * (time is unset until pflog_finish_time). */
+	int time_deferred;
+	struct pflog_str time_text;
+
 	/* Owned storage for decoded JSON strings (see the ownership note). */
 	struct {
 		char msg[PFLOG_MSG_MAX];
@@ -243,11 +248,26 @@ enum {
 	PFLOG_KEEP_QUEUED_AS = 1 << 16,
 	PFLOG_KEEP_NEW_ID = 1 << 17,
 	PFLOG_KEEP_MESSAGE_ID = 1 << 18,
-	PFLOG_KEEP_ALL = (1 << 19) - 1
+	PFLOG_KEEP_TIME_TEXT = 1 << 19, /* kept whenever time_deferred */
+	PFLOG_KEEP_ALL = (1 << 20) - 1
 };
 size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
 		  unsigned char *out, size_t cap);
 size_t pflog_unpack(struct pflog_line *l, const unsigned char *in);
+
+/*
+ * pflog_parse, but the timestamp of an RFC 3339 line (the format whose
+ * reading costs most) is only found, in l->time_text, and read later by
+ * pflog_finish_time(), on another thread say.  After pflog_finish_time
+ * the line's kind, bad and time are what pflog_parse gives (a bad
+ * timestamp makes the line PFLOG_MALFORMED, PFLOG_BAD_TIME; the other
+ * fields of such a line are then meaningless), and so are all its fields
+ * when it is not malformed.  pflog_finish_time does nothing when nothing
+ * was deferred; it returns l->kind.
+ */
+enum pflog_kind pflog_parse_deferred(struct pflog_line *l, const char *line,
+				     size_t len, enum pflog_format fmt);
+enum pflog_kind pflog_finish_time(struct pflog_line *l);
 
 /* 1 when p[0..n) is a queue id; *is_long (may be NULL) tells which form.
  * Short ids are upper-case hex; long ids are a time part of at least 10

@@ -71,13 +71,19 @@ static void check_str(const char *what, const char *want, struct pflog_str got,
 	} while (0)
 
 static struct pflog_line *L;
+static int deferred; /* run_case parses with pflog_parse_deferred */
 
 static void run_case(const struct tcase *c)
 {
 	struct pflog_line *l = L;
 	size_t len = c->len ? c->len : strlen(c->line);
 
-	pflog_parse(l, c->line, len, c->fmt);
+	if (deferred) {
+		pflog_parse_deferred(l, c->line, len, c->fmt);
+		pflog_finish_time(l);
+	} else {
+		pflog_parse(l, c->line, len, c->fmt);
+	}
 	if (l->kind != c->kind)
 		FAIL("%s: kind: want %s, got %s (bad %s)", c->name,
 			 pflog_kind_name(c->kind), pflog_kind_name(l->kind),
@@ -519,7 +525,7 @@ static struct pflog_str *strs(struct pflog_line *l, size_t f)
 		&l->qid, &l->client_name, &l->client_addr, &l->sasl_method,
 		&l->sasl_username, &l->from, &l->to, &l->orig_to, &l->relay,
 		&l->dsn, &l->status_text, &l->queued_as, &l->new_id,
-		&l->message_id};
+		&l->message_id, &l->time_text};
 
 	assert_true(f < sizeof(all) / sizeof(all[0]));
 	return all[f];
@@ -574,7 +580,7 @@ static void test_pack(void **state)
 			assert_int_equal(u->milter, L->milter);
 			assert_memory_equal(&u->time, &L->time,
 					    sizeof(u->time));
-			for (size_t f = 0; f < 19; f++) {
+			for (size_t f = 0; f < 20; f++) {
 				struct pflog_str a = *strs(L, f),
 						 b = *strs(u, f);
 
@@ -598,6 +604,34 @@ static void test_pack(void **state)
 	assert_int_equal(nfail, 0);
 	free(u);
 	free(buf);
+}
+
+/* The timestamp read later (pflog_parse_deferred, pflog_finish_time)
+ * gives every case what pflog_parse gives. */
+static void test_deferred(void **state)
+{
+	(void)state;
+	deferred = 1;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+	deferred = 0;
+	assert_int_equal(nfail, 0);
+	/* an RFC 3339 line whose timestamp is bad: malformed once read,
+	 * though the rest of it is a good delivery line */
+	const char *bad = "2026-13-23T07:12:01Z mx1 postfix/qmgr[1]: "
+			  "3F1A22C0B5: removed";
+
+	assert_int_equal(pflog_parse_deferred(L, bad, strlen(bad),
+					      PFLOG_FMT_AUTO),
+			 PFLOG_REMOVED);
+	assert_int_equal(L->time_deferred, 1);
+	assert_int_equal(pflog_finish_time(L), PFLOG_MALFORMED);
+	assert_int_equal(L->bad, PFLOG_BAD_TIME);
+	/* and one whose header is bad too: the time is the reason */
+	assert_int_equal(pflog_parse_deferred(L, "2026-13-23T07:12:01Z x", 22,
+					      PFLOG_FMT_AUTO),
+			 PFLOG_MALFORMED);
+	assert_int_equal(L->bad, PFLOG_BAD_TIME);
 }
 
 /* A megabyte line of every shape: no crash, a sane verdict. */
@@ -761,6 +795,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_pack),
+		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_huge_lines),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_helpers),

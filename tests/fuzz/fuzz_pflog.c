@@ -72,6 +72,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (u->qid.n && memcmp(u->qid.p, l->qid.p, u->qid.n)))
 				abort();
 		}
+		/* the timestamp read later: the same verdict and time */
+		{
+			static struct pflog_line *v;
+
+			if (!v && !(v = malloc(sizeof(*v))))
+				abort();
+			pflog_parse_deferred(v, line, size,
+					     (enum pflog_format)f);
+			pflog_finish_time(v);
+			if (v->kind != l->kind || v->bad != l->bad)
+				abort();
+			if (k != PFLOG_MALFORMED &&
+			    (v->time.epoch_us != l->time.epoch_us ||
+			     v->time.year != l->time.year ||
+			     v->time.usec != l->time.usec ||
+			     v->time.has_zone != l->time.has_zone ||
+			     v->qid.n != l->qid.n || v->host.n != l->host.n))
+				abort();
+		}
 		(void)pflog_addr_domain(l->from);
 		(void)pflog_addr_is_loopback(l->client_addr);
 	}
