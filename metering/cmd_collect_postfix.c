@@ -783,7 +783,9 @@ static int batch_put(unsigned char *p, size_t *used, size_t cap,
 		o[5] = (unsigned char)l->kind;
 		o[6] = (unsigned char)l->bad;
 		o[7] = (unsigned char)tn;
-		memcpy(o + 8, l->time_text.p, tn);
+		if (tn) {
+			memcpy(o + 8, l->time_text.p, tn);
+		}
 		*used += 8 + tn;
 		return 1;
 	}

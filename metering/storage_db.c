@@ -943,6 +943,41 @@ out:
 	return rc;
 }
 
+/*
+ * A back-dated snapshot (a late one from another source, an import of
+ * old snapshots): the days after it that are rolled up already may carry
+ * from it, up to carry_days.  Those days are rolled up again from the
+ * table, in the same transaction; days not rolled up yet are left to
+ * their own snapshots.  Nothing to do for the latest day (the usual case:
+ * one indexed look-up).
+ */
+static int rollup_after(PGconn *c, const char *day, const char *next,
+			int carry_days, struct diag *d)
+{
+	char carrys[16], last[16];
+	const char *p[2] = {day, carrys};
+	struct rollup_result rr;
+	PGresult *r;
+
+	if (carry_days <= 0) {
+		return 0;
+	}
+	snprintf(carrys, sizeof(carrys), "%d", carry_days);
+	r = db_exec(c, d, "SELECT max(day) + 1 FROM storage_customer_daily"
+			  " WHERE day > $1::date AND day <= $1::date + $2::int",
+		    2, p);
+	if (!r) {
+		return -1;
+	}
+	if (PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		return 0;
+	}
+	snprintf(last, sizeof(last), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return storage_rollup(c, next, last, carry_days, &rr, d);
+}
+
 int storage_begin(PGconn *c, const char *taken_at, struct storage_tx *tx,
 		  struct diag *d)
 {
@@ -1073,13 +1108,13 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	for (size_t i = 0; i < reg->n; i++) {
 		today[i] = -1;
 	}
-	/* The snapshot's day, rolled up at once: the later days it may
-	 * carry into are rolled up on their own day, or by `releve rollup
-	 * storage` after a back-dated import. */
+	/* The snapshot's day, rolled up at once, and the later days
+	 * already rolled up that it may carry into (rollup_after). */
 	if (fold_daily(c, tx->day, tx->day_no, rows, n, reg, today,
 		       d) ||
 	    rollup_day(c, reg, today, tx->day, tx->day_no, tx->next,
 		       carry_days, d) ||
+	    rollup_after(c, tx->day, tx->next, carry_days, d) ||
 	    db_commit(c, d)) {
 		goto fail;
 	}

@@ -466,6 +466,37 @@ static void test_snapshot_rolls_up_its_day(void **state)
 	free(v);
 }
 
+/*
+ * A back-dated snapshot (a source late by a day, an import of old
+ * snapshots) carries into the days after it that are rolled up already:
+ * the collector rolls those up again, and the days in between, without
+ * a rollup command; days beyond the carry window, or not rolled up yet,
+ * are left alone.
+ */
+static void test_backdated_snapshot(void **state)
+{
+	(void)state;
+	char *v;
+
+	ingest_ok("2026-12-03T06:00:00Z", "cy@beta.fr 100");
+	ingest_ok("2026-12-20T06:00:00Z", "cy@beta.fr 100");
+	day_agrees("2026-12-03");
+	expect_day("ann@alpha.fr", "2026-12-03", "0/gap");
+	/* ann's snapshot of the 1st comes late: carried into the 2nd (not
+	 * rolled up before) and the 3rd */
+	ingest_ok("2026-12-01T06:00:00Z", "ann@alpha.fr 500");
+	expect_day("ann@alpha.fr", "2026-12-03", "512000/carried");
+	day_agrees("2026-12-01");
+	day_agrees("2026-12-02");
+	day_agrees("2026-12-03");
+	/* the 20th is beyond the 7 days: as it was, and nothing between */
+	day_agrees("2026-12-20");
+	v = testdb_value(db, "SELECT count(*) FROM storage_customer_daily"
+			     " WHERE day > '2026-12-03' AND day < '2026-12-20'");
+	assert_string_equal(v, "0");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_rollup_agrees_with_definition),
 		cmocka_unit_test(test_snapshot_rolls_up_its_day),
+		cmocka_unit_test(test_backdated_snapshot),
 	};
 
 	return cmocka_run_group_tests_name("storage_db", tests, setup, teardown);
