@@ -498,7 +498,6 @@ static void run_quota_check(struct run *r)
 	}
 }
 
-/* background: see pfstore_commit(); its failure shows at the next one. */
 /* Close the messages older than --max-age; at each commit, and at each
  * file's end. */
 static void expire_old(struct run *r)
@@ -509,6 +508,7 @@ static void expire_old(struct run *r)
 	r->last_commit = now_s();
 }
 
+/* background: see pfstore_commit(); its failure shows at the next one. */
 static int commit(struct run *r, struct linereader *lr, const char *path,
 		  int finished, int background)
 {
@@ -834,13 +834,11 @@ static void *pipe_reader(void *arg)
 				break;
 			}
 			used = 0;
-			if (!batch_put(b->p, &used, b->cap, l, pp->keep, len,
-				       cut)) {
+			while (!batch_put(b->p, &used, b->cap, l, pp->keep,
+					  len, cut)) {
 				/* bigger than a batch: a batch of its own */
-				b->cap = 2 * (len + sizeof(*l));
+				b->cap *= 2;
 				b->p = xreallocarray(b->p, b->cap, 1);
-				batch_put(b->p, &used, b->cap, l, pp->keep,
-					  len, cut);
 			}
 			bp = b->p;
 			cap = b->cap;

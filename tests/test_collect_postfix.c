@@ -515,7 +515,8 @@ static void test_dry_run_json(void **state)
  * another; RELEVE_ONE_THREAD=1 does it all on one, as for stdin.  Both
  * print the same messages and the same statistics, over a gzip file, a
  * plain one, a journald export and ugly lines (a line of 2 MiB, a NUL,
- * garbage, broken JSON), and a message whose lines span two files.
+ * garbage, broken JSON, a delivery line of 600 KiB), and a message whose
+ * lines span two files.
  */
 static void test_dry_run_two_threads(void **state)
 {
@@ -546,6 +547,13 @@ static void test_dry_run_two_threads(void **state)
 		fputc('x', f);
 	}
 	fputs("\n{\"broken json\n", f);
+	/* a delivery line larger than a batch of the reader thread */
+	fputs("Sep 18 10:00:02 mx.test postfix/smtp[3]: ABCDEF0124: to=<", f);
+	for (int i = 0; i < 600 * 1024; i++) {
+		fputc('a', f);
+	}
+	fputs("@example.com>, relay=none, delay=1, dsn=5.0.0, status=bounced"
+	      " (x)\n", f);
 	fputs("Sep 18 10:00:03 mx.test postfix/qmgr[1]: ABCDEF0123: removed",
 	      f); /* no newline at the end */
 	fclose(f);
@@ -561,7 +569,7 @@ static void test_dry_run_two_threads(void **state)
 	assert_true(strlen(out1) > 100000);
 	assert_string_equal(out1, out2);
 	assert_string_equal(err1, err2);
-	/* every line counted: the week, the journal, the five ugly ones */
+	/* every line counted: the week, the journal, the six ugly ones */
 	{
 		char *wc = xasprintf("cat '%s' '%s' | wc -l", full, j);
 		int st;
@@ -571,7 +579,7 @@ static void test_dry_run_two_threads(void **state)
 		assert_int_equal(st, 0);
 		assert_int_equal(sscanf(strstr(err1, "lines read: "),
 					"lines read: %ld", &lines), 1);
-		assert_int_equal(lines, atol(n) + 5);
+		assert_int_equal(lines, atol(n) + 6);
 		free(wc);
 		free(n);
 	}
