@@ -1575,13 +1575,21 @@ _Static_assert(sizeof(str_field) / sizeof(str_field[0]) == 20,
 
 /* The scalar fields, then (for each bit of strs) a 32-bit length and the
  * bytes.  Written and read with memcpy: the bytes need no alignment. */
+/* The small fields (enums and flags), a byte each: one list for the
+ * struct, pflog_pack and pflog_unpack. */
+#define PACKED_SMALL                                                        \
+	X(format) X(kind) X(bad) X(truncated) X(daemon) X(daemon_inferred)  \
+	X(qid_long) X(status) X(via) X(notify) X(stage) X(milter)           \
+	X(time_deferred)
+
 struct packed {
 	struct pflog_time time;
 	long long uid, size;
 	long pid, nrcpt;
 	uint32_t strs;
-	uint8_t format, kind, bad, truncated, daemon, daemon_inferred,
-		qid_long, status, via, notify, stage, milter, time_deferred;
+#define X(f) uint8_t f;
+	PACKED_SMALL
+#undef X
 };
 
 size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
@@ -1598,19 +1606,9 @@ size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
 	h.size = l->size;
 	h.pid = l->pid;
 	h.nrcpt = l->nrcpt;
-	h.format = (uint8_t)l->format;
-	h.kind = (uint8_t)l->kind;
-	h.bad = (uint8_t)l->bad;
-	h.truncated = (uint8_t)l->truncated;
-	h.daemon = (uint8_t)l->daemon;
-	h.daemon_inferred = (uint8_t)l->daemon_inferred;
-	h.qid_long = (uint8_t)l->qid_long;
-	h.status = (uint8_t)l->status;
-	h.via = (uint8_t)l->via;
-	h.notify = (uint8_t)l->notify;
-	h.stage = (uint8_t)l->stage;
-	h.milter = (uint8_t)l->milter;
-	h.time_deferred = (uint8_t)l->time_deferred;
+#define X(f) h.f = (uint8_t)l->f;
+	PACKED_SMALL
+#undef X
 	if (l->time_deferred)
 		keep |= PFLOG_KEEP_TIME_TEXT;
 	for (uint32_t m = keep & PFLOG_KEEP_ALL; m; m &= m - 1) {
@@ -1645,19 +1643,9 @@ size_t pflog_unpack(struct pflog_line *l, const unsigned char *in)
 	l->size = h.size;
 	l->pid = h.pid;
 	l->nrcpt = h.nrcpt;
-	l->format = (enum pflog_format)h.format;
-	l->kind = (enum pflog_kind)h.kind;
-	l->bad = (enum pflog_bad)h.bad;
-	l->truncated = h.truncated;
-	l->daemon = (enum pflog_daemon)h.daemon;
-	l->daemon_inferred = h.daemon_inferred;
-	l->qid_long = h.qid_long;
-	l->status = (enum pflog_status)h.status;
-	l->via = (enum pflog_via)h.via;
-	l->notify = (enum pflog_notify)h.notify;
-	l->stage = (enum pflog_stage)h.stage;
-	l->milter = h.milter;
-	l->time_deferred = h.time_deferred;
+#define X(f) l->f = h.f;
+	PACKED_SMALL
+#undef X
 	for (uint32_t m = h.strs; m; m &= m - 1) {
 		unsigned f = (unsigned)__builtin_ctz(m);
 		struct pflog_str *s =
