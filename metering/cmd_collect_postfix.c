@@ -707,7 +707,7 @@ enum batch_what { B_LINES, B_END, B_ERROR };
 /* A line's record: its length (bit 31: cut), a flag (1: packed fields
  * follow; 0: a line that counts nothing, its kind, bad, and timestamp
  * follow: a length byte, the bytes). */
-struct batch {
+struct batch { /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	unsigned char *p;
 	size_t used, cap;
 	uint64_t done; /* bytes read of the files after this batch */
@@ -718,7 +718,7 @@ struct batch {
 	_Alignas(64) char pad;
 };
 
-struct pipe {
+struct pipe { /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	pthread_mutex_t mu;
 	pthread_cond_t filled, emptied;
 	struct batch b[PIPE_BATCHES];

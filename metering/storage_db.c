@@ -858,7 +858,9 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 		}
 		PQclear(r);
 	}
-	/* each customer's day, by customer */
+	/* each customer's day, by customer (cd never NULL: one slot to
+	 * begin with) */
+	cd = xreallocarray(NULL, 1, sizeof(*cd));
 	strindex_init(&cx, reg->n / 2 + 1);
 	for (size_t i = 0, last = SIZE_MAX; i < reg->n; i++) {
 		const struct reg_mb *m = &reg->mb[i];
