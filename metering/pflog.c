@@ -1573,42 +1573,69 @@ static const size_t str_field[] = {
 _Static_assert(sizeof(str_field) / sizeof(str_field[0]) == 20,
 	       "one PFLOG_KEEP_* bit per string field");
 
-/* The scalar fields, then (for each bit of strs) a 32-bit length and the
- * bytes.  Written and read with memcpy: the bytes need no alignment. */
-/* The small fields (enums and flags), a byte each: one list for the
- * struct, pflog_pack and pflog_unpack. */
+/*
+ * The bytes: the string bits (4), which numbers follow (1), the small
+ * fields (a byte each), the numbers that are there, then each string's
+ * length (one byte below 255, else 255 and 4 bytes) and bytes.  Kept
+ * short: the bytes cross from one core to the other, and that costs by
+ * the cache line.  Written and read with memcpy: no alignment needed.
+ */
+/* The small fields (enums and flags), a byte each: one list for
+ * pflog_pack and pflog_unpack. */
 #define PACKED_SMALL                                                        \
 	X(format) X(kind) X(bad) X(truncated) X(daemon) X(daemon_inferred)  \
 	X(qid_long) X(status) X(via) X(notify) X(stage) X(milter)           \
 	X(time_deferred)
-
-struct packed {
-	struct pflog_time time;
-	long long uid, size;
-	long pid, nrcpt;
-	uint32_t strs;
-#define X(f) uint8_t f;
-	PACKED_SMALL
+#define X(f) +1
+enum { N_SMALL = 0 PACKED_SMALL };
 #undef X
-};
+
+/* The numbers, each written only when it is not "absent": the time
+ * when it was read (not deferred), the others when not -1. */
+enum { NUM_TIME = 1, NUM_UID = 2, NUM_SIZE = 4, NUM_PID = 8, NUM_NRCPT = 16 };
+
+static unsigned char *put_num(unsigned char *o, int64_t v)
+{
+	memcpy(o, &v, 8);
+	return o + 8;
+}
 
 size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
 		  unsigned char *out, size_t cap)
 {
-	struct packed h;
-	size_t o = sizeof(h);
+	/* the head at most: strs, nums, small fields, time, four numbers */
+	unsigned char head[4 + 1 + N_SMALL + sizeof(struct pflog_time) + 32];
+	unsigned char *h = head + 5, nums = 0;
+	uint32_t strs = 0;
+	size_t o;
 
-	if (cap < o)
-		return 0;
-	memset(&h, 0, sizeof(h));
-	h.time = l->time;
-	h.uid = l->uid;
-	h.size = l->size;
-	h.pid = l->pid;
-	h.nrcpt = l->nrcpt;
-#define X(f) h.f = (uint8_t)l->f;
+#define X(f) *h++ = (unsigned char)l->f;
 	PACKED_SMALL
 #undef X
+	if (!l->time_deferred) {
+		nums |= NUM_TIME;
+		memcpy(h, &l->time, sizeof(l->time));
+		h += sizeof(l->time);
+	}
+	if (l->uid != -1) {
+		nums |= NUM_UID;
+		h = put_num(h, l->uid);
+	}
+	if (l->size != -1) {
+		nums |= NUM_SIZE;
+		h = put_num(h, l->size);
+	}
+	if (l->pid != -1) {
+		nums |= NUM_PID;
+		h = put_num(h, l->pid);
+	}
+	if (l->nrcpt != -1) {
+		nums |= NUM_NRCPT;
+		h = put_num(h, l->nrcpt);
+	}
+	o = (size_t)(h - head);
+	if (cap < o)
+		return 0;
 	if (l->time_deferred)
 		keep |= PFLOG_KEEP_TIME_TEXT;
 	for (uint32_t m = keep & PFLOG_KEEP_ALL; m; m &= m - 1) {
@@ -1616,48 +1643,85 @@ size_t pflog_pack(const struct pflog_line *l, uint32_t keep,
 		const struct pflog_str *s =
 			(const struct pflog_str *)((const char *)l +
 						   str_field[f]);
-		uint32_t n = (uint32_t)s->n;
+		size_t ln = s->n < 255 ? 1 : 5;
 
 		if (s->n == 0)
 			continue;
-		if (s->n > UINT32_MAX || cap - o < 4 || cap - o - 4 < s->n)
+		if (s->n > UINT32_MAX || cap - o < ln || cap - o - ln < s->n)
 			return 0;
-		h.strs |= 1u << f;
-		memcpy(out + o, &n, 4);
-		memcpy(out + o + 4, s->p, s->n);
-		o += 4 + s->n;
+		strs |= 1u << f;
+		if (ln == 1) {
+			out[o] = (unsigned char)s->n;
+		} else {
+			uint32_t n = (uint32_t)s->n;
+
+			out[o] = 255;
+			memcpy(out + o + 1, &n, 4);
+		}
+		memcpy(out + o + ln, s->p, s->n);
+		o += ln + s->n;
 	}
-	memcpy(out, &h, sizeof(h));
+	memcpy(head, &strs, 4);
+	head[4] = nums;
+	memcpy(out, head, (size_t)(h - head));
 	return o;
+}
+
+static const unsigned char *get_num(const unsigned char *p, int64_t *v)
+{
+	memcpy(v, p, 8);
+	return p + 8;
 }
 
 size_t pflog_unpack(struct pflog_line *l, const unsigned char *in)
 {
-	struct packed h;
-	size_t o = sizeof(h);
+	const unsigned char *p = in + 5;
+	unsigned char nums = in[4];
+	uint32_t strs;
+	int64_t v;
 
-	memcpy(&h, in, sizeof(h));
+	memcpy(&strs, in, 4);
 	zero_head(l);
-	l->time = h.time;
-	l->uid = h.uid;
-	l->size = h.size;
-	l->pid = h.pid;
-	l->nrcpt = h.nrcpt;
-#define X(f) l->f = h.f;
+#define X(f) l->f = *p++;
 	PACKED_SMALL
 #undef X
-	for (uint32_t m = h.strs; m; m &= m - 1) {
+	if (nums & NUM_TIME) {
+		memcpy(&l->time, p, sizeof(l->time));
+		p += sizeof(l->time);
+	}
+	l->uid = l->size = -1;
+	l->pid = l->nrcpt = -1;
+	if (nums & NUM_UID) {
+		p = get_num(p, &v);
+		l->uid = v;
+	}
+	if (nums & NUM_SIZE) {
+		p = get_num(p, &v);
+		l->size = v;
+	}
+	if (nums & NUM_PID) {
+		p = get_num(p, &v);
+		l->pid = (long)v;
+	}
+	if (nums & NUM_NRCPT) {
+		p = get_num(p, &v);
+		l->nrcpt = (long)v;
+	}
+	for (uint32_t m = strs; m; m &= m - 1) {
 		unsigned f = (unsigned)__builtin_ctz(m);
 		struct pflog_str *s =
 			(struct pflog_str *)((char *)l + str_field[f]);
-		uint32_t n;
+		uint32_t n = *p++;
 
-		memcpy(&n, in + o, 4);
-		s->p = (const char *)in + o + 4;
+		if (n == 255) {
+			memcpy(&n, p, 4);
+			p += 4;
+		}
+		s->p = (const char *)p;
 		s->n = n;
-		o += 4 + n;
+		p += n;
 	}
-	return o;
+	return (size_t)(p - in);
 }
 
 static enum pflog_kind parse(struct pflog_line *l, const char *line,
