@@ -757,15 +757,28 @@ static void pipe_publish(struct pipe *pp)
 	pthread_mutex_unlock(&pp->mu);
 }
 
-/* Append l (a line of len bytes) to p[*used..cap); 0 when it has no
- * room.  The reader's own cursor (b->used is set once, at hand-over). */
-static int batch_put(unsigned char *p, size_t *used, size_t cap,
+/* Hand b over with used bytes (done: bytes read of the files so far);
+ * the next empty batch, NULL when the main thread quit. */
+static struct batch *pipe_hand_over(struct pipe *pp, struct batch *b,
+				    size_t used, uint64_t done, int file_end)
+{
+	b->used = used;
+	b->done = done;
+	b->file_end = file_end;
+	pipe_publish(pp);
+	return pipe_empty(pp);
+}
+
+/* Append l (a line of len bytes) to b at *used; 0 when it has no room.
+ * *used is the reader's own cursor: b->used, which the main thread
+ * reads, is written once, at hand-over. */
+static int batch_put(const struct batch *b, size_t *used,
 		     const struct pflog_line *l, uint32_t keep, size_t len,
 		     int cut)
 {
 	uint32_t lc = (uint32_t)len | (cut ? 1u << 31 : 0);
-	unsigned char *o = p + *used;
-	size_t room = cap - *used, k;
+	unsigned char *o = b->p + *used;
+	size_t room = b->cap - *used, k;
 
 	if (room < 8) {
 		return 0;
@@ -803,8 +816,7 @@ static void *pipe_reader(void *arg)
 	struct pipe *pp = arg;
 	struct pflog_line *l = xmalloc(sizeof(*l));
 	struct batch *b = pipe_empty(pp);
-	unsigned char *bp = b ? b->p : NULL;
-	size_t used = 0, cap = b ? b->cap : 0;
+	size_t used = 0;
 	uint64_t done = 0;
 	struct diag d = DIAG_INIT;
 	enum batch_what end = B_END;
@@ -823,25 +835,18 @@ static void *pipe_reader(void *arg)
 		while (b && (st = lr_next(lr, 1, &line, &len, &cut, &d)) ==
 				    LR_LINE) {
 			pflog_parse_deferred(l, line, len, pp->format);
-			if (batch_put(bp, &used, cap, l, pp->keep, len, cut)) {
+			if (batch_put(b, &used, l, pp->keep, len, cut)) {
 				continue;
 			}
-			b->used = used;
-			b->done = done + lr_bytes_read(lr);
-			pipe_publish(pp);
-			b = pipe_empty(pp);
-			if (!b) {
-				break;
-			}
+			b = pipe_hand_over(pp, b, used,
+					   done + lr_bytes_read(lr), 0);
 			used = 0;
-			while (!batch_put(b->p, &used, b->cap, l, pp->keep,
-					  len, cut)) {
+			while (b &&
+			       !batch_put(b, &used, l, pp->keep, len, cut)) {
 				/* bigger than a batch: a batch of its own */
 				b->cap *= 2;
 				b->p = xreallocarray(b->p, b->cap, 1);
 			}
-			bp = b->p;
-			cap = b->cap;
 		}
 		if (b) {
 			done += lr_bytes_read(lr);
@@ -854,13 +859,7 @@ static void *pipe_reader(void *arg)
 		if (b) {
 			/* the main thread expires old messages at each
 			 * file's end, as read_file's commit does */
-			b->used = used;
-			b->done = done;
-			b->file_end = 1;
-			pipe_publish(pp);
-			b = pipe_empty(pp);
-			bp = b ? b->p : NULL;
-			cap = b ? b->cap : 0;
+			b = pipe_hand_over(pp, b, used, done, 1);
 			used = 0;
 		}
 	}
@@ -868,11 +867,8 @@ static void *pipe_reader(void *arg)
 		diag_print(&d, stderr, WHO);
 	}
 	diag_free(&d);
-	if (b && used) { /* the last lines, then the end */
-		b->used = used;
-		b->done = done;
-		pipe_publish(pp);
-		b = pipe_empty(pp);
+	if (b && used) { /* the lines before an error, then the end */
+		b = pipe_hand_over(pp, b, used, done, 0);
 	}
 	if (b) {
 		b->what = end;

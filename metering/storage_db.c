@@ -621,8 +621,9 @@ enum { FOLD_NEW, FOLD_GROWN, FOLD_SAME };
  * fillfactor (sql/010) leaves room in each page for the new versions, so
  * that the UPDATE is a HOT one, with no index entry to write (1M rows:
  * 2.7 s, against 7.9 s in full pages; deleting the day and copying it
- * back whole took 7 s).  rows is sorted and rewritten here.  today[i] gets the day's largest value of
- * the registry's mailbox i (left alone when it has none).
+ * back whole took 7 s).  rows is sorted and rewritten here.  today[i]
+ * gets the day's largest value of the registry's mailbox i (left alone
+ * when it has none).
  */
 static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 		      struct srow *rows, size_t n,
