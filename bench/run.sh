@@ -160,9 +160,11 @@ SELECT 'user' || k || '@domain' || k / 5 || '.example',
   FROM generate_series(0, :n - 1) k;
 ANALYZE;
 SQL
-	# The day's first snapshot, a later one of the same day (values
-	# grown a little: the day's rows are updated), the next day's.
-	for at in 2026-10-01T03:00:00Z 2026-10-01T15:00:00Z 2026-10-02T03:00:00Z; do
+	# The very first snapshot (it numbers every mailbox name, once),
+	# then a day's first snapshot, a later one of the same day (values
+	# grown a little: the day's blocks are rewritten), the next day's.
+	for at in 2026-09-30T03:00:00Z 2026-10-01T03:00:00Z \
+		2026-10-01T15:00:00Z 2026-10-02T03:00:00Z; do
 		$G/gendoveadm --mailboxes "$MAILBOXES" --format tab --at "$at" \
 			>"$work/quota.$at.tab"
 		t0=$(now)
@@ -192,11 +194,18 @@ INSERT INTO mailboxes (address, login, domain, customer_id)
 SELECT 'u' || j || '@d' || i || '.bench.example', 'u' || j || '@d' || i || '.bench.example',
        'd' || i || '.bench.example', 'B-' || i
   FROM generate_series(1, :n) i, generate_series(1, 3) j;
--- Samples on most days, with holes for the carry-forward to fill.
-INSERT INTO storage_mailbox_daily (mailbox, day, customer_id, max_bytes)
-SELECT m.address, d::date, m.customer_id, (hashtext(m.address || d) & 1073741823)::bigint
-  FROM mailboxes m, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d
- WHERE hashtext(m.address || d) % 7 <> 0;
+-- Samples on most days, with holes for the carry-forward to fill: the
+-- mailboxes numbered, then a month of daily blocks.
+SELECT releve_storage_name(array_agg(address ORDER BY customer_id, address))
+  FROM mailboxes;
+INSERT INTO storage_daily (day, block, max_bytes)
+SELECT d::date, n.id >> 10,
+       releve_storage_block(array_agg(n.id ORDER BY n.id),
+                            array_agg((hashtext(m.address || d) & 1073741823)::bigint ORDER BY n.id))
+  FROM mailboxes m JOIN storage_names n ON n.name = m.address,
+       generate_series('2026-10-01'::date, '2026-10-31', '1 day') d
+ WHERE hashtext(m.address || d) % 7 <> 0
+ GROUP BY 1, 2;
 ANALYZE;
 SQL
 	t0=$(now)

@@ -310,13 +310,15 @@ static const char unattributed_sql[] =
 	"   WHERE m.login = lower(o.sasl_username))"
 	" GROUP BY o.sasl_username"
 	" UNION ALL"
-	" SELECT 'mailbox', x.mailbox, min(x.day), max(x.day), NULL,"
-	"  (array_agg(x.max_bytes ORDER BY x.day DESC))[1]"
-	" FROM storage_mailbox_daily x"
-	" WHERE x.customer_id IS NULL"
-	"  AND NOT EXISTS (SELECT 1 FROM mailboxes m"
-	"   WHERE m.address = lower(x.mailbox) OR m.login = x.mailbox)"
-	" GROUP BY x.mailbox"
+	" SELECT 'mailbox', n.name, min(x.day), max(x.day), NULL,"
+	"  (array_agg(x.max_bytes[n.id] ORDER BY x.day DESC))[1]"
+	" FROM storage_names n"
+	" JOIN storage_daily x ON x.block = n.id >> 10"
+	"  AND x.max_bytes[n.id] IS NOT NULL"
+	" WHERE NOT EXISTS (SELECT 1 FROM mailboxes m"
+	"   WHERE m.address = lower(n.name))"
+	"  AND NOT EXISTS (SELECT 1 FROM mailboxes m WHERE m.login = n.name)"
+	" GROUP BY n.name"
 	" ORDER BY 1, 2";
 
 static int show_unattributed(PGconn *conn, int json)

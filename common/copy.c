@@ -171,6 +171,34 @@ void copy_null(struct copy *cp)
 	cp->buf[cp->len++] = 'N';
 }
 
+void copy_int8_array(struct copy *cp, int32_t lbound, const int64_t *v,
+		     size_t n)
+{
+	size_t nulls = 0;
+
+	sep(cp);
+	for (size_t i = 0; i < n; i++) {
+		nulls += v[i] < 0;
+	}
+	/* ndim, has-nulls flag, element type (int8), size, lower bound;
+	 * then each element's length (-1: NULL) and value */
+	put_be(cp, (uint32_t)(20 + 4 * n + 8 * (n - nulls)), 4);
+	reserve(cp, 20 + 12 * n);
+	put_be(cp, 1, 4);
+	put_be(cp, nulls ? 1 : 0, 4);
+	put_be(cp, 20, 4); /* INT8OID */
+	put_be(cp, (uint32_t)n, 4);
+	put_be(cp, (uint32_t)lbound, 4);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < 0) {
+			put_be(cp, UINT32_MAX, 4);
+		} else {
+			put_be(cp, 8, 4);
+			put_be(cp, (uint64_t)v[i], 8);
+		}
+	}
+}
+
 static int flush(struct copy *cp)
 {
 	if (cp->len && !cp->failed) {

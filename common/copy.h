@@ -44,6 +44,12 @@ void copy_int(struct copy *cp, int64_t v);
 /* An int4 (text form: as copy_int). */
 void copy_int4(struct copy *cp, int32_t v);
 void copy_null(struct copy *cp);
+/*
+ * A bigint[] of n elements (binary only), its first subscript lbound:
+ * v[i] is element lbound + i, a negative v[i] a NULL element.
+ */
+void copy_int8_array(struct copy *cp, int32_t lbound, const int64_t *v,
+		     size_t n);
 /* End the row; sends the buffer when it is large.  0 or -1. */
 int copy_row(struct copy *cp);
 /* Finish (failed: abort with a reason).  0 when every row was stored. */

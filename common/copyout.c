@@ -51,6 +51,60 @@ int copyout_int(const char *f, int len, int64_t *v)
 	return 1;
 }
 
+int copyout_int8_array(const char *f, int len, int32_t *lbound, size_t *n,
+		       void (*fn)(void *ctx, int64_t sub, int64_t v),
+		       void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)f;
+	const unsigned char *end = p + (len > 0 ? len : 0);
+	uint32_t ndim, count;
+	int64_t lb;
+
+	*n = 0;
+	*lbound = 1;
+	if (len < 12) {
+		return 0;
+	}
+	ndim = be32(p);
+	if (be32(p + 8) != 20 || ndim > 1) { /* INT8OID */
+		return 0;
+	}
+	if (ndim == 0) {
+		return len == 12;
+	}
+	if (len < 20) {
+		return 0;
+	}
+	count = be32(p + 12);
+	lb = (int32_t)be32(p + 16);
+	p += 20;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t l;
+		int64_t v;
+
+		if (end - p < 4) {
+			return 0;
+		}
+		l = be32(p);
+		p += 4;
+		if (l == UINT32_MAX) {
+			continue;
+		}
+		if (l != 8 || end - p < 8) {
+			return 0;
+		}
+		copyout_int((const char *)p, 8, &v);
+		p += 8;
+		fn(ctx, lb + (int64_t)i, v);
+	}
+	if (p != end) {
+		return 0;
+	}
+	*lbound = (int32_t)lb;
+	*n = count;
+	return 1;
+}
+
 /* Split one message into fields and hand them to fn: 0 (row or trailer),
  * 1 at the trailer, -1 on a malformed message or when fn stops. */
 static int one_row(const char *buf, int size, int *header,

@@ -36,4 +36,14 @@ int copyout_run(PGconn *c, const char *sql, copyout_row_fn *fn, void *ctx,
  * or 0 when len is not 2, 4 or 8. */
 int copyout_int(const char *f, int len, int64_t *v);
 
+/*
+ * A binary bigint[] field of one dimension (an empty array: no element):
+ * *lbound gets its first subscript, *n its elements, and each element i
+ * goes to fn(ctx, lbound + i, value), NULL elements skipped.  1, or 0
+ * when the field is not such an array.
+ */
+int copyout_int8_array(const char *f, int len, int32_t *lbound, size_t *n,
+		       void (*fn)(void *ctx, int64_t sub, int64_t v),
+		       void *ctx);
+
 #endif

@@ -78,8 +78,14 @@ static const char help[] =
 	"'error' mailboxes, or when it was stored before), 1 when it was\n"
 	"refused or the database failed (nothing stored), 2 on a usage error.\n";
 
-/* The whole input in memory: a snapshot is parsed all at once. */
-static char *read_all(const char *path, size_t *len)
+/*
+ * The whole input in memory: a snapshot is parsed all at once.  A regular
+ * file is mapped (*mapped set: munmap it), not read: reading a snapshot
+ * of a million mailboxes (120 MiB) into memory of our own cost a third of
+ * the parse, most of it the kernel zeroing the pages that read() then
+ * overwrote.
+ */
+static char *read_all(const char *path, size_t *len, int *mapped)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
@@ -87,8 +93,22 @@ static char *read_all(const char *path, size_t *len)
 	struct stat sb;
 	int sized = 0;
 
+	*mapped = 0;
 	if (!f) {
 		return NULL;
+	}
+	if (f != stdin && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size > 0 && (uintmax_t)sb.st_size < SIZE_MAX / 2) {
+		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+			       fileno(f), 0);
+
+		if (m != MAP_FAILED) {
+			(void)madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+			fclose(f);
+			*mapped = 1;
+			*len = (size_t)sb.st_size;
+			return m;
+		}
 	}
 	/* A regular file is read in one block of its size (+1 to see the
 	 * end at once): no copy on growth, a fraction of the parse time
@@ -359,7 +379,7 @@ int cmd_collect_dovecot(int argc, char **argv)
 	struct dq_snapshot snap;
 	struct opener op;
 	struct diag d = DIAG_INIT;
-	int c, dry = 0, lines = 0, stats = 0, rc;
+	int c, dry = 0, lines = 0, stats = 0, rc, mapped = 0;
 	const char *path, *db = NULL, *at = NULL, *source = NULL;
 	const char *exec = NULL;
 	char *buf, atbuf[64], host[256];
@@ -466,7 +486,7 @@ int cmd_collect_dovecot(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	} else {
-		buf = read_all(path, &len);
+		buf = read_all(path, &len, &mapped);
 		if (!buf) {
 			if (!dry) {
 				opener_drop(&op);
@@ -477,7 +497,11 @@ int cmd_collect_dovecot(int argc, char **argv)
 	}
 	rc = dq_parse(strcmp(path, "-") == 0 ? "stdin" : path, buf, len, &o,
 		      &snap, &d);
-	free(buf);
+	if (mapped) {
+		munmap(buf, len);
+	} else {
+		free(buf);
+	}
 	if (rc) {
 		diag_print(&d, stderr, "releve collect dovecot");
 		fprintf(stderr, "releve collect dovecot: snapshot refused, "

@@ -158,6 +158,21 @@ static void strindex_set(struct strindex *x, size_t slot, const char *s,
 	x->slot[slot] = SLOT_TAG(name_hash(s, n)) << 32 | ((uint64_t)v + 1);
 }
 
+/*
+ * The numbered names (storage_names, sql/013): entry e is name e, its
+ * number id[e].  Loaded with the registry; sid[i] is the number of the
+ * registry's mailbox i (-1: never stored), and a store numbers the
+ * names it is the first to see (name_new).
+ */
+struct names {
+	const char **name;
+	uint32_t *len;
+	int32_t *id;
+	size_t n, cap;
+	struct strindex x;
+	struct arena strings;
+};
+
 /* The registry's mailboxes. */
 struct reg_mb {
 	const char *address, *login, *customer;
@@ -171,6 +186,8 @@ struct registry {
 	struct strindex by_addr, by_login; /* by_login: built when first
 					    * needed (most names are addresses) */
 	struct arena strings;
+	struct names names;	/* the numbered names */
+	int32_t *sid;		/* sid[i]: mailbox i's number, -1: none */
 };
 
 static int reg_row(void *ctx, int n, const char *const *f, const int *len,
@@ -250,8 +267,12 @@ static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 	return 0;
 }
 
+static void nm_free(struct names *nm);
+
 static void reg_free(struct registry *r)
 {
+	nm_free(&r->names);
+	free(r->sid);
 	free(r->mb);
 	free(r->by_addr.slot);
 	free(r->by_login.slot);
@@ -259,15 +280,15 @@ static void reg_free(struct registry *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* A sample to store: the mailbox's name (the registry's address when
- * attributed), its customer (NULL: unattributed). */
+/* A sample to store: its name (the registry's address when attributed),
+ * its number (storage_names, -1: not numbered yet). */
 struct srow {
 	const char *mbx;
-	const char *cust;
 	int64_t bytes;
 	uint32_t len;
 	uint32_t sample; /* index in the snapshot */
 	int32_t reg;	 /* the registry's mailbox, -1: unattributed */
+	int32_t id;
 };
 
 /* "{"a","b\"c"}": names as a text[] literal, passed as a parameter. */
@@ -396,29 +417,94 @@ out:
 	return rc;
 }
 
-/*
- * The samples and the mailboxes in error, stored; rows gets the samples
- * stored (attributed), *n their number.
- */
-static int store_samples(PGconn *c, struct registry *r, int64_t snapid,
-			 int64_t at_us, const struct dq_snapshot *snap,
-			 long *match, struct srow *rows, size_t *n,
-			 long long *unattributed, struct diag *d)
+static const char *nm_key(const void *ctx, uint32_t e, size_t *len)
 {
-	struct copy cp;
+	const struct names *nm = ctx;
+
+	*len = nm->len[e];
+	return nm->name[e];
+}
+
+static void nm_add(struct names *nm, const char *s, size_t n, int32_t id)
+{
+	if (nm->n == nm->cap) {
+		nm->cap = nm->cap ? 2 * nm->cap : 4096;
+		nm->name = xreallocarray(nm->name, nm->cap, sizeof(*nm->name));
+		nm->len = xreallocarray(nm->len, nm->cap, sizeof(*nm->len));
+		nm->id = xreallocarray(nm->id, nm->cap, sizeof(*nm->id));
+	}
+	nm->name[nm->n] = arena_dup(&nm->strings, s, n);
+	nm->len[nm->n] = (uint32_t)n;
+	nm->id[nm->n] = id;
+	nm->n++;
+}
+
+static int nm_row(void *ctx, int n, const char *const *f, const int *len,
+		  struct diag *d)
+{
+	int64_t id;
+
+	if (n != 2 || len[1] < 0 || !copyout_int(f[0], len[0], &id) ||
+	    id < 0 || id > INT32_MAX) {
+		diag_add(d, "database: storage_names: unexpected COPY row");
+		return -1;
+	}
+	nm_add(ctx, f[1], (size_t)len[1], (int32_t)id);
+	return 0;
+}
+
+static int32_t nm_find(const struct names *nm, const char *s, size_t n)
+{
+	long e = nm->n ? strindex_find(&nm->x, s, n, nm_key, nm, NULL) : -1;
+
+	return e >= 0 ? nm->id[e] : -1;
+}
+
+static void nm_free(struct names *nm)
+{
+	free(nm->name);
+	free(nm->len);
+	free(nm->id);
+	free(nm->x.slot);
+	arena_free(&nm->strings);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/* The names and the registry's numbers, after reg_load. */
+static int names_load(PGconn *c, struct registry *r, struct diag *d)
+{
+	struct names *nm = &r->names;
+
+	if (copyout_run(c, "COPY (SELECT id, name FROM storage_names)"
+			   " TO STDOUT (FORMAT binary)", nm_row, nm, d)) {
+		return -1;
+	}
+	strindex_init(&nm->x, nm->n);
+	for (size_t i = 0; i < nm->n; i++) {
+		strindex_put(&nm->x, nm->name[i], nm->len[i], (uint32_t)i);
+	}
+	r->sid = xreallocarray(NULL, r->n ? r->n : 1, sizeof(*r->sid));
+	for (size_t i = 0; i < r->n; i++) {
+		r->sid[i] = nm_find(nm, r->mb[i].address, r->mb[i].alen);
+	}
+	return 0;
+}
+
+/*
+ * The samples resolved: for each sample not in error, its name (the
+ * registry's address when attributed), its registry mailbox and its
+ * number.  rows[0..*n) get them, *unattributed the samples of names the
+ * registry does not know.
+ */
+static void resolve(struct registry *r, const struct dq_snapshot *snap,
+		    long *match, struct srow *rows, size_t *n,
+		    long long *unattributed)
+{
 	size_t cap = 256;
 	char *low = xmalloc(cap);
 
 	*n = 0;
 	*unattributed = 0;
-
-	if (copy_begin_binary(&cp, c, "COPY storage_samples (snapshot_id,"
-				      " sampled_at, mailbox, customer_id,"
-				      " bytes, messages, limit_bytes)"
-				      " FROM STDIN (FORMAT binary)", d)) {
-		free(low);
-		return -1;
-	}
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct dq_sample *s = &snap->s[i];
 		struct srow *w;
@@ -441,38 +527,273 @@ static int store_samples(PGconn *c, struct registry *r, int64_t snapid,
 		if (match[i] >= 0) {
 			w->mbx = r->mb[match[i]].address;
 			w->len = r->mb[match[i]].alen;
-			w->cust = r->mb[match[i]].customer;
+			w->id = r->sid[match[i]];
 		} else {
 			w->mbx = s->mailbox;
-			w->cust = NULL;
+			w->id = nm_find(&r->names, w->mbx, w->len);
 			(*unattributed)++;
 		}
-		copy_int(&cp, snapid);
-		copy_int(&cp, at_us); /* timestamptz */
-		copy_text(&cp, w->mbx);
-		if (w->cust) {
-			copy_text(&cp, w->cust);
-		} else {
-			copy_null(&cp);
+	}
+	free(low);
+}
+
+/* A list of numbers as an int[] literal ("{1,2,3}"). */
+static char *int_array(const int32_t *v, size_t n)
+{
+	char *out = xmalloc(12 * n + 3);
+	size_t len = 0;
+
+	out[len++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		len += (size_t)sprintf(out + len, i ? ",%d" : "%d", (int)v[i]);
+	}
+	out[len++] = '}';
+	out[len] = '\0';
+	return out;
+}
+
+struct pending {
+	struct srow **first; /* a row of each new name */
+	int32_t *id;	     /* its number, once read back */
+	size_t n;
+	struct strindex x;
+};
+
+static const char *pend_key(const void *ctx, uint32_t e, size_t *len)
+{
+	const struct srow *w = ((const struct pending *)ctx)->first[e];
+
+	*len = w->len;
+	return w->mbx;
+}
+
+static int pend_row(void *ctx, int n, const char *const *f, const int *len,
+		    struct diag *d)
+{
+	struct pending *pd = ctx;
+	int64_t ord, id;
+
+	if (n != 2 || !copyout_int(f[0], len[0], &ord) ||
+	    !copyout_int(f[1], len[1], &id) || ord < 1 ||
+	    (uint64_t)ord > pd->n || id < 0 || id > INT32_MAX) {
+		diag_add(d, "database: numbering the names: unexpected row");
+		return -1;
+	}
+	pd->id[ord - 1] = (int32_t)id;
+	return 0;
+}
+
+/*
+ * Number the names of rows without a number (id -1), the first time the
+ * store sees them.  Under the lock of releve_storage_name (sql/013), the
+ * names storage_names still lacks are numbered after its largest number;
+ * then every new name's number is read back, since another collector may
+ * have numbered some of them since the load.  Nearly always a handful; a
+ * million on a registry's first snapshot.
+ */
+static int name_new(PGconn *c, struct registry *reg, struct srow *rows,
+		    size_t n, struct diag *d)
+{
+	struct pending pd;
+	struct copy cp;
+	int rc = -1;
+
+	memset(&pd, 0, sizeof(pd));
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].id < 0) {
+			pd.n++;
 		}
-		copy_int(&cp, s->bytes);
-		if (s->messages < 0) {
-			copy_null(&cp);
-		} else {
-			copy_int(&cp, s->messages);
+	}
+	if (pd.n == 0) {
+		return 0;
+	}
+	pd.first = xreallocarray(NULL, pd.n, sizeof(*pd.first));
+	strindex_init(&pd.x, pd.n);
+	pd.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t slot;
+
+		if (rows[i].id >= 0 ||
+		    strindex_find(&pd.x, rows[i].mbx, rows[i].len, pend_key,
+				  &pd, &slot) >= 0) {
+			continue;
 		}
-		if (s->limit_bytes < 0) {
-			copy_null(&cp);
-		} else {
-			copy_int(&cp, s->limit_bytes);
-		}
+		pd.first[pd.n] = &rows[i];
+		strindex_set(&pd.x, slot, rows[i].mbx, rows[i].len,
+			     (uint32_t)pd.n);
+		pd.n++;
+	}
+	pd.id = xreallocarray(NULL, pd.n, sizeof(*pd.id));
+	for (size_t k = 0; k < pd.n; k++) {
+		pd.id[k] = -1;
+	}
+	if (db_cmd(c, d, "SELECT pg_advisory_xact_lock("
+			 "hashtext('releve storage_names'))", 0, NULL) ||
+	    db_cmd(c, d, "CREATE TEMP TABLE tmp_storage_names (ord integer,"
+			 " name text) ON COMMIT DROP", 0, NULL) ||
+	    copy_begin_binary(&cp, c, "COPY tmp_storage_names FROM STDIN"
+				      " (FORMAT binary)", d)) {
+		goto out;
+	}
+	for (size_t k = 0; k < pd.n; k++) {
+		copy_int4(&cp, (int32_t)k + 1);
+		copy_text(&cp, pd.first[k]->mbx);
 		if (copy_row(&cp)) {
 			break;
 		}
 	}
-	free(low);
-	if (copy_end(&cp, 0)) {
-		return -1;
+	if (copy_end(&cp, 0) ||
+	    db_cmd(c, d, "INSERT INTO storage_names (id, name)"
+			 " SELECT (SELECT coalesce(max(id), -1)"
+			 " FROM storage_names) + row_number() OVER"
+			 " (ORDER BY t.ord), t.name FROM tmp_storage_names t"
+			 " WHERE NOT EXISTS (SELECT 1 FROM storage_names n"
+			 " WHERE n.name = t.name)", 0, NULL) ||
+	    copyout_run(c, "COPY (SELECT t.ord, n.id FROM tmp_storage_names t"
+			   " JOIN storage_names n ON n.name = t.name)"
+			   " TO STDOUT (FORMAT binary)", pend_row, &pd, d)) {
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long k;
+
+		if (rows[i].id >= 0) {
+			continue;
+		}
+		k = strindex_find(&pd.x, rows[i].mbx, rows[i].len, pend_key,
+				  &pd, NULL);
+		if (k < 0 || pd.id[k] < 0) {
+			diag_add(d, "database: mailbox %s: no number",
+				 rows[i].mbx);
+			goto out;
+		}
+		rows[i].id = pd.id[k];
+		if (rows[i].reg >= 0) {
+			reg->sid[rows[i].reg] = pd.id[k];
+		}
+	}
+	rc = 0;
+out:
+	free(pd.first);
+	free(pd.id);
+	free(pd.x.slot);
+	return rc;
+}
+
+/*
+ * Values by mailbox number, -1 for none: v[0..n), grown on demand (the
+ * numbers of a store are dense, from 0).
+ */
+struct byid {
+	int64_t *v;
+	size_t n;
+};
+
+static void byid_grow(struct byid *b, size_t n)
+{
+	if (n <= b->n) {
+		return;
+	}
+	b->v = xreallocarray(b->v, n, sizeof(*b->v));
+	for (size_t i = b->n; i < n; i++) {
+		b->v[i] = -1;
+	}
+	b->n = n;
+}
+
+/* COPY the blocks of *b listed in which[0..nb) (ascending; NULL: every
+ * block with a value), each row: the prefix fields, then the arrays of
+ * b[0..narr) over the block's span from its first value to its last. */
+static int copy_blocks(struct copy *cp, const struct byid *b, size_t narr,
+		       const int32_t *which, size_t nb,
+		       void (*prefix)(struct copy *, int32_t, const void *),
+		       const void *ctx)
+{
+	size_t nblocks = (b[0].n + STORAGE_BLOCK - 1) / STORAGE_BLOCK;
+
+	for (size_t k = 0; k < (which ? nb : nblocks); k++) {
+		size_t blk = which ? (size_t)which[k] : k;
+		size_t lo = blk * STORAGE_BLOCK, hi = lo + STORAGE_BLOCK;
+
+		if (hi > b[0].n) {
+			hi = b[0].n;
+		}
+		while (lo < hi && b[0].v[lo] < 0) {
+			lo++;
+		}
+		while (hi > lo && b[0].v[hi - 1] < 0) {
+			hi--;
+		}
+		if (lo == hi) {
+			continue;
+		}
+		prefix(cp, (int32_t)blk, ctx);
+		for (size_t a = 0; a < narr; a++) {
+			copy_int8_array(cp, (int32_t)lo, b[a].v + lo, hi - lo);
+		}
+		if (copy_row(cp)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct sample_prefix {
+	int64_t snapid, at_us;
+};
+
+static void sample_prefix(struct copy *cp, int32_t blk, const void *ctx)
+{
+	const struct sample_prefix *sp = ctx;
+
+	copy_int(cp, sp->snapid);
+	copy_int(cp, sp->at_us); /* timestamptz */
+	copy_int4(cp, blk);
+}
+
+/*
+ * The samples by number (a name sampled twice, as its login and as its
+ * address: the larger sample) into smp[0..3) (bytes, messages, limit),
+ * stored as blocks; and the mailboxes in error.
+ */
+static int store_samples(PGconn *c, int64_t snapid, int64_t at_us,
+			 const struct dq_snapshot *snap,
+			 const struct srow *rows, size_t n, struct byid *smp,
+			 struct diag *d)
+{
+	struct sample_prefix sp = {snapid, at_us};
+	struct copy cp;
+	size_t top = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((size_t)rows[i].id + 1 > top) {
+			top = (size_t)rows[i].id + 1;
+		}
+	}
+	for (int a = 0; a < 3; a++) {
+		byid_grow(&smp[a], top);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dq_sample *s = &snap->s[rows[i].sample];
+		size_t id = (size_t)rows[i].id;
+
+		if (s->bytes > smp[0].v[id]) {
+			smp[0].v[id] = s->bytes;
+			smp[1].v[id] = s->messages;
+			smp[2].v[id] = s->limit_bytes;
+		}
+	}
+	if (top > 0) {
+		if (copy_begin_binary(&cp, c, "COPY storage_sample_blocks"
+					      " (snapshot_id, sampled_at, block,"
+					      " bytes, messages, limit_bytes)"
+					      " FROM STDIN (FORMAT binary)", d)) {
+			return -1;
+		}
+		if (copy_end(&cp, copy_blocks(&cp, smp, 3, NULL, 0,
+					      sample_prefix, &sp))) {
+			return -1;
+		}
 	}
 	if (snap->nerrors == 0) {
 		return 0;
@@ -509,256 +830,176 @@ static int store_samples(PGconn *c, struct registry *r, int64_t snapid,
 		      1, p);
 }
 
-/* The day's maxima already stored, by mailbox. */
-struct day_row {
-	const char *mbx, *cust; /* cust NULL: unattributed */
-	int64_t max_bytes;
-	uint32_t len;
+/* A day's blocks as read: values by number, the blocks seen. */
+struct day_read {
+	struct byid *v;
+	unsigned char *had; /* had[b]: block b has a row */
+	size_t nhad;
+	int32_t day;	    /* wanted, for rows with a day field */
+	struct byid *when;  /* with a day field: the day of v's value */
 };
 
-struct day_rows {
-	struct day_row *r;
-	size_t n, cap;
-	struct strindex x;
-	struct arena strings;
-};
-
-static int day_row_in(void *ctx, int n, const char *const *f, const int *len,
-		      struct diag *d)
+static void day_elem(void *ctx, int64_t sub, int64_t v)
 {
-	struct day_rows *dr = ctx;
-	struct day_row *w;
-	int64_t v;
+	struct day_read *dr = ctx;
 
-	if (n != 3 || len[0] < 0 || !copyout_int(f[2], len[2], &v)) {
+	if (sub < 0 || sub > INT32_MAX || v < 0) {
+		return; /* checked by the caller: not a mailbox number */
+	}
+	byid_grow(dr->v, (size_t)sub + 1);
+	if (!dr->when) {
+		dr->v->v[sub] = v;
+		return;
+	}
+	/* the latest day wins */
+	byid_grow(dr->when, (size_t)sub + 1);
+	if (dr->when->v[sub] < dr->day) {
+		dr->when->v[sub] = dr->day;
+		dr->v->v[sub] = v;
+	}
+}
+
+/* A row (block int4, max_bytes int8[]), or with when set (day int4,
+ * block int4, max_bytes int8[]). */
+static int day_row(void *ctx, int n, const char *const *f, const int *len,
+		   struct diag *d)
+{
+	struct day_read *dr = ctx;
+	int64_t blk, day = 0;
+	int32_t lb;
+	size_t cnt;
+	int k = dr->when ? 1 : 0;
+
+	if (n != 2 + k || (k && !copyout_int(f[0], len[0], &day)) ||
+	    !copyout_int(f[k], len[k], &blk) || blk < 0 ||
+	    blk > INT32_MAX / STORAGE_BLOCK) {
 		diag_add(d, "database: the daily maxima: unexpected COPY row");
 		return -1;
 	}
-	if (dr->n == dr->cap) {
-		dr->cap = dr->cap ? 2 * dr->cap : 4096;
-		dr->r = xreallocarray(dr->r, dr->cap, sizeof(*dr->r));
+	dr->day = (int32_t)day;
+	if (!copyout_int8_array(f[k + 1], len[k + 1], &lb, &cnt, day_elem,
+				dr) ||
+	    (cnt && (lb < blk * STORAGE_BLOCK ||
+		     (int64_t)lb + (int64_t)cnt > (blk + 1) * STORAGE_BLOCK))) {
+		diag_add(d, "database: the daily maxima of block %lld: not an"
+			    " array of that block", (long long)blk);
+		return -1;
 	}
-	w = &dr->r[dr->n++];
-	w->mbx = arena_dup(&dr->strings, f[0], (size_t)len[0]);
-	w->len = (uint32_t)len[0];
-	w->cust = len[1] < 0 ? NULL
-			     : arena_dup(&dr->strings, f[1], (size_t)len[1]);
-	w->max_bytes = v;
+	if ((size_t)blk >= dr->nhad) {
+		size_t m = 2 * (size_t)blk + 16;
+
+		dr->had = xreallocarray(dr->had, m, 1);
+		memset(dr->had + dr->nhad, 0, m - dr->nhad);
+		dr->nhad = m;
+	}
+	dr->had[blk] = 1;
 	return 0;
 }
 
-static const char *day_key(const void *ctx, uint32_t e, size_t *len)
+static void day_prefix(struct copy *cp, int32_t blk, const void *ctx)
 {
-	const struct day_row *w = &((const struct day_rows *)ctx)->r[e];
-
-	*len = w->len;
-	return w->mbx;
+	copy_int4(cp, *(const int32_t *)ctx); /* date */
+	copy_int4(cp, blk);
 }
-
-static const struct day_row *day_find(const struct day_rows *dr,
-				      const char *s, size_t n)
-{
-	long e = dr->n ? strindex_find(&dr->x, s, n, day_key, dr, NULL) : -1;
-
-	return e >= 0 ? &dr->r[e] : NULL;
-}
-
-/* The order of the key of storage_mailbox_daily under the C collation
- * (bytes, then length), the order a B-tree is cheapest to fill in. */
-static int srow_cmp(const void *a, const void *b)
-{
-	const struct srow *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->mbx, y->mbx, n);
-
-	if (c) {
-		return c;
-	}
-	return (x->len > y->len) - (x->len < y->len);
-}
-
-static int same_cust(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* COPY rows[0..n) into storage_mailbox_daily for day day_no. */
-static int copy_daily(PGconn *c, int32_t day_no, const struct srow *rows,
-		      size_t n, struct diag *d)
-{
-	struct copy ins;
-
-	if (copy_begin_binary(&ins, c, "COPY storage_mailbox_daily (mailbox,"
-				       " day, customer_id, max_bytes)"
-				       " FROM STDIN (FORMAT binary)", d)) {
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		copy_text(&ins, rows[i].mbx);
-		copy_int4(&ins, day_no); /* date */
-		if (rows[i].cust) {
-			copy_text(&ins, rows[i].cust);
-		} else {
-			copy_null(&ins);
-		}
-		copy_int(&ins, rows[i].bytes);
-		if (copy_row(&ins)) {
-			break;
-		}
-	}
-	return copy_end(&ins, 0);
-}
-
-/* What a snapshot's row does to the day's row (srow.sample, reused once
- * the samples are stored). */
-enum { FOLD_NEW, FOLD_GROWN, FOLD_SAME };
 
 /*
- * Fold the samples into the day's maxima: a mailbox without a row for
- * the day gets one, a row grows when a sample is larger (or follows the
- * mailbox to another customer); the rest is left as it is.  A later
- * snapshot of a day grows most rows (mail arrives all day): the table's
- * fillfactor (sql/010) leaves room in each page for the new versions, so
- * that the UPDATE is a HOT one, with no index entry to write (1M rows:
- * 2.7 s, against 7.9 s in full pages; deleting the day and copying it
- * back whole took 7 s).  rows is sorted and rewritten here.  today[i]
- * gets the day's largest value of the registry's mailbox i (left alone
- * when it has none).
+ * Fold the samples (smp: bytes by number) into the day's maxima: the
+ * day's blocks are read into cur, raised where a sample is larger, and
+ * only the blocks that change are written back (deleted and copied
+ * again).  today[i] gets the day's largest value of the registry's
+ * mailbox i (-1: none).
  */
 static int fold_daily(PGconn *c, const char *day, int32_t day_no,
-		      struct srow *rows, size_t n,
-		      struct registry *reg, int64_t *today,
-		      struct diag *d)
+		      const struct byid *smp, const struct registry *reg,
+		      int64_t *today, struct diag *d)
 {
-	const char *p[1] = {day};
-	struct day_rows dr;
-	struct copy upd;
-	size_t m = 0, nnew = 0, nupd = 0;
-	struct srow *all = NULL;
+	const char *p[2] = {day, NULL};
+	struct byid cur = {NULL, 0};
+	struct day_read dr;
+	int32_t *chg = NULL;
+	size_t nchg = 0, ndel = 0;
+	char sql[256];
+	struct copy cp;
 	int rc = -1;
-	PGresult *r;
 
 	memset(&dr, 0, sizeof(dr));
-	char sql[256];
-
-	r = db_exec(c, d, "SELECT pg_advisory_xact_lock("
-			  "hashtext('releve storage_mailbox_daily'),"
-			  " $1::date - date '2000-01-01')",
-		    1, p);
-	if (!r) {
+	dr.v = &cur;
+	if (db_cmd(c, d, "SELECT pg_advisory_xact_lock("
+			 "hashtext('releve storage_daily'),"
+			 " $1::date - date '2000-01-01')", 1, p)) {
 		return -1;
 	}
-	PQclear(r);
-	/* COPY takes no parameters.  The day goes in as the number it is
-	 * (an integer: nothing to quote), a constant the planner sees: a
-	 * sub-select of a setting, as before, is a value it does not know,
-	 * and with a few days of history it chose to read the whole table
-	 * (0.3-0.5 s for 4 M rows) rather than the day's part of the key. */
+	/* COPY takes no parameters: the day goes in as the number it is
+	 * (an integer: nothing to quote), a constant the planner sees. */
 	snprintf(sql, sizeof(sql),
-		 "COPY (SELECT mailbox, customer_id, max_bytes"
-		 " FROM storage_mailbox_daily WHERE day ="
+		 "COPY (SELECT block, max_bytes FROM storage_daily WHERE day ="
 		 " date '2000-01-01' + %d) TO STDOUT (FORMAT binary)",
 		 (int)day_no);
-	if (copyout_run(c, sql, day_row_in, &dr, d)) {
+	if (copyout_run(c, sql, day_row, &dr, d)) {
 		goto out;
 	}
-	strindex_init(&dr.x, dr.n);
-	for (size_t i = 0; i < dr.n; i++) {
-		long k = reg_find(reg, 1, dr.r[i].mbx, dr.r[i].len);
+	byid_grow(&cur, smp->n);
+	chg = xreallocarray(NULL, smp->n / STORAGE_BLOCK + 1, sizeof(*chg));
+	for (size_t b = 0; b * STORAGE_BLOCK < smp->n; b++) {
+		size_t hi = (b + 1) * STORAGE_BLOCK;
+		int changed = 0;
 
-		strindex_put(&dr.x, dr.r[i].mbx, dr.r[i].len, (uint32_t)i);
-		if (k >= 0 && today[k] < dr.r[i].max_bytes) {
-			today[k] = dr.r[i].max_bytes;
+		if (hi > smp->n) {
+			hi = smp->n;
 		}
-	}
-	qsort(rows, n, sizeof(*rows), srow_cmp);
-
-	/* One row per mailbox (a login and an address naming one mailbox
-	 * are one row), its fate against the day's row, in rows[0..m). */
-	for (size_t i = 0, j; i < n; i = j) {
-		struct srow w = rows[i];
-		const struct day_row *old;
-
-		for (j = i + 1; j < n && srow_cmp(&rows[j], &w) == 0; j++) {
-			if (rows[j].bytes > w.bytes) {
-				w.bytes = rows[j].bytes;
+		for (size_t i = b * STORAGE_BLOCK; i < hi; i++) {
+			if (smp->v[i] > cur.v[i]) {
+				cur.v[i] = smp->v[i];
+				changed = 1;
 			}
 		}
-		if (w.reg >= 0 && today[w.reg] < w.bytes) {
-			today[w.reg] = w.bytes;
+		if (changed) {
+			chg[nchg++] = (int32_t)b;
+			ndel += b < dr.nhad && dr.had[b];
 		}
-		old = day_find(&dr, w.mbx, w.len);
-		if (!old) {
-			w.sample = FOLD_NEW;
-			nnew++;
-		} else {
-			if (old->max_bytes >= w.bytes &&
-			    same_cust(old->cust, w.cust)) {
-				w.sample = FOLD_SAME;
-				w.bytes = old->max_bytes;
-			} else {
-				w.sample = FOLD_GROWN;
-				if (w.bytes < old->max_bytes) {
-					w.bytes = old->max_bytes;
-				}
-				nupd++;
-			}
-		}
-		rows[m++] = w;
 	}
+	for (size_t i = 0; i < reg->n; i++) {
+		int32_t s = reg->sid[i];
 
-	/* New rows copied (in order), grown ones updated. */
-	if (nnew) {
+		today[i] = s >= 0 && (size_t)s < cur.n ? cur.v[s] : -1;
+	}
+	if (nchg == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (ndel) {
+		int32_t *del = xreallocarray(NULL, ndel, sizeof(*del));
 		size_t k = 0;
+		char *arr;
 
-		all = xreallocarray(NULL, nnew, sizeof(*all));
-		for (size_t i = 0; i < m; i++) {
-			if (rows[i].sample == FOLD_NEW) {
-				all[k++] = rows[i];
+		for (size_t j = 0; j < nchg; j++) {
+			if ((size_t)chg[j] < dr.nhad && dr.had[chg[j]]) {
+				del[k++] = chg[j];
 			}
 		}
-		if (copy_daily(c, day_no, all, nnew, d)) {
+		arr = int_array(del, k);
+		free(del);
+		p[1] = arr;
+		rc = db_cmd(c, d, "DELETE FROM storage_daily WHERE day ="
+				  " $1::date AND block = ANY($2::int[])", 2, p);
+		free(arr);
+		if (rc) {
 			goto out;
 		}
+		rc = -1;
 	}
-	if (nupd) {
-		if (db_cmd(c, d, "CREATE TEMP TABLE tmp_daily_grown"
-				 " (mailbox text, customer_id text,"
-				 " max_bytes bigint) ON COMMIT DROP", 0, NULL) ||
-		    copy_begin(&upd, c, "COPY tmp_daily_grown FROM STDIN", d)) {
-			goto out;
-		}
-		for (size_t i = 0; i < m; i++) {
-			if (rows[i].sample != FOLD_GROWN) {
-				continue;
-			}
-			copy_text(&upd, rows[i].mbx);
-			if (rows[i].cust) {
-				copy_text(&upd, rows[i].cust);
-			} else {
-				copy_null(&upd);
-			}
-			copy_int(&upd, rows[i].bytes);
-			if (copy_row(&upd)) {
-				break;
-			}
-		}
-		if (copy_end(&upd, 0) ||
-		    db_cmd(c, d, "UPDATE storage_mailbox_daily x"
-				 " SET customer_id = g.customer_id,"
-				 " max_bytes = g.max_bytes"
-				 " FROM tmp_daily_grown g"
-				 " WHERE x.mailbox = g.mailbox"
-				 " AND x.day = $1::date", 1, p)) {
-			goto out;
-		}
+	if (copy_begin_binary(&cp, c, "COPY storage_daily (day, block,"
+				      " max_bytes) FROM STDIN (FORMAT binary)",
+			      d) ||
+	    copy_end(&cp, copy_blocks(&cp, &cur, 1, chg, nchg, day_prefix,
+				      &day_no))) {
+		goto out;
 	}
 	rc = 0;
 out:
-	free(all);
-	free(dr.r);
-	free(dr.x.slot);
-	arena_free(&dr.strings);
+	free(chg);
+	free(cur.v);
+	free(dr.had);
 	return rc;
 }
 
@@ -766,12 +1007,9 @@ out:
  * The rollup of the snapshot's day (storage_rollup's rules, for one day)
  * from what the store holds in memory: the registry, and each mailbox's
  * largest value of the day (today, -1: none).  A mailbox existing that
- * day without a value is looked up in the carry_days days before, by
- * exact keys, when such mailboxes are few; when they are many (a source
- * that sees part of the mailboxes only), storage_rollup does the day from
- * the table instead.
+ * day without a value is looked up in the carry_days days before: the
+ * blocks that hold such mailboxes, read in one COPY.
  */
-#define ROLLUP_DAY_LOOKUPS 20000
 
 struct cust_day {
 	const char *id;
@@ -794,70 +1032,87 @@ static int cust_day_cmp(const void *a, const void *b)
 }
 
 static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
-		      const char *day, int32_t day_no, const char *next,
-		      int carry, struct diag *d)
+		      const char *day, int32_t day_no, int carry,
+		      struct diag *d)
 {
 	unsigned char *state = xcalloc(reg->n ? reg->n : 1, 1); /* 1 sampled, 2 carried */
 	size_t *miss = NULL, nmiss = 0, ncd = 0;
 	struct cust_day *cd = NULL;
 	struct strindex cx = {NULL, 0};
-	char carrys[16];
 	struct copy cp;
 	int rc = -1;
 
-	snprintf(carrys, sizeof(carrys), "%d", carry);
 	for (size_t i = 0; i < reg->n; i++) {
 		if (!reg->mb[i].exists) {
 			continue;
 		}
 		if (today[i] >= 0) {
 			state[i] = 1;
-		} else {
+		} else if (reg->sid[i] >= 0) {
+			/* a number: it was stored before, maybe carried */
 			miss = xreallocarray(miss, nmiss + 1, sizeof(*miss));
 			miss[nmiss++] = i;
 		}
 	}
-	if (nmiss > ROLLUP_DAY_LOOKUPS) {
-		struct rollup_result rr;
-
-		rc = storage_rollup(c, day, next, carry, &rr, d);
-		goto out;
-	}
 	if (nmiss && carry > 0) {
-		const char **names = xreallocarray(NULL, nmiss, sizeof(*names));
-		char *arr;
-		PGresult *r;
+		/* The blocks holding them, over the carry_days days before,
+		 * in one COPY (built from numbers this code printed). */
+		unsigned char *want = NULL;
+		size_t nwant = 0, nb = 0;
+		struct byid val = {NULL, 0}, when = {NULL, 0};
+		struct day_read dr;
+		char *sql, *q;
 
 		for (size_t k = 0; k < nmiss; k++) {
-			names[k] = reg->mb[miss[k]].address;
-		}
-		arr = text_array(names, nmiss);
-		free(names);
-		const char *p[3] = {arr, day, carrys};
+			size_t b = (size_t)reg->sid[miss[k]] / STORAGE_BLOCK;
 
-		r = db_exec(c, d, "SELECT u.ord, s.max_bytes"
-				  " FROM unnest($1::text[]) WITH ORDINALITY"
-				  " AS u(name, ord) CROSS JOIN LATERAL ("
-				  " SELECT x.max_bytes"
-				  " FROM generate_series(1, $3::int) k(back)"
-				  " JOIN storage_mailbox_daily x"
-				  " ON x.day = $2::date - k.back"
-				  " AND x.mailbox = u.name"
-				  " ORDER BY k.back LIMIT 1) s", 3, p);
-		free(arr);
-		if (!r) {
-			goto out;
-		}
-		for (int t = 0; t < PQntuples(r); t++) {
-			long ord = atol(PQgetvalue(r, t, 0));
+			if (b >= nwant) {
+				size_t m = 2 * b + 16;
 
-			if (ord >= 1 && (size_t)ord <= nmiss) {
-				today[miss[ord - 1]] =
-					atoll(PQgetvalue(r, t, 1));
-				state[miss[ord - 1]] = 2;
+				want = xreallocarray(want, m, 1);
+				memset(want + nwant, 0, m - nwant);
+				nwant = m;
+			}
+			nb += !want[b];
+			want[b] = 1;
+		}
+		sql = xmalloc(256 + 12 * nb);
+		q = sql + sprintf(sql, "COPY (SELECT day - date '2000-01-01',"
+				       " block, max_bytes FROM storage_daily"
+				       " WHERE day >= date '2000-01-01' + %d"
+				       " AND day < date '2000-01-01' + %d"
+				       " AND block IN (",
+				  (int)(day_no - carry), (int)day_no);
+		for (size_t b = 0, k = 0; b < nwant; b++) {
+			if (want[b]) {
+				q += sprintf(q, k++ ? ",%zu" : "%zu", b);
 			}
 		}
-		PQclear(r);
+		strcpy(q, ")) TO STDOUT (FORMAT binary)");
+		free(want);
+		memset(&dr, 0, sizeof(dr));
+		dr.v = &val;
+		dr.when = &when;
+		rc = copyout_run(c, sql, day_row, &dr, d);
+		free(sql);
+		free(dr.had);
+		if (rc == 0) {
+			for (size_t k = 0; k < nmiss; k++) {
+				size_t s = (size_t)reg->sid[miss[k]];
+
+				if (s < val.n && val.v[s] >= 0) {
+					today[miss[k]] = val.v[s];
+					state[miss[k]] = 2;
+				}
+			}
+		}
+		free(val.v);
+		free(when.v);
+		if (rc) {
+			rc = -1;
+			goto out;
+		}
+		rc = -1;
 	}
 	/* each customer's day, by customer (cd never NULL: one slot to
 	 * begin with) */
@@ -997,14 +1252,16 @@ int storage_begin(PGconn *c, const char *taken_at, struct storage_tx *tx,
 	 */
 	if (db_begin(c, d) ||
 	    db_cmd(c, d, "SET LOCAL synchronous_commit = off", 0, NULL) ||
-	    db_cmd(c, d, "SET LOCAL jit = off", 0, NULL)) {
+	    db_cmd(c, d, "SET LOCAL jit = off", 0, NULL) ||
+	    db_cmd(c, d, "SET LOCAL default_toast_compression = lz4", 0,
+		   NULL)) {
 		db_rollback(c);
 		return -1;
 	}
 	r = db_exec(c, d, "SELECT releve_billing_day($1::timestamptz),"
 			  " releve_billing_day($1::timestamptz) + 1,"
 			  " releve_ensure_month_partition("
-			  "'storage_samples', $1::timestamptz),"
+			  "'storage_sample_blocks', $1::timestamptz),"
 			  " set_config('releve.store_day',"
 			  " releve_billing_day($1::timestamptz)::text, true),"
 			  " (extract(epoch FROM $1::timestamptz"
@@ -1023,7 +1280,7 @@ int storage_begin(PGconn *c, const char *taken_at, struct storage_tx *tx,
 	tx->day_no = atoi(PQgetvalue(r, 0, 5));
 	PQclear(r);
 	tx->reg = xcalloc(1, sizeof(struct registry));
-	if (reg_load(c, tx->reg, d)) {
+	if (reg_load(c, tx->reg, d) || names_load(c, tx->reg, d)) {
 		storage_abandon(c, tx);
 		return -1;
 	}
@@ -1054,6 +1311,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	PGresult *r;
 	char snapid[32], nsamples[32], nerrors[32], unatt[32];
 	long *match = NULL;
+	struct byid smp[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
 	size_t n;
 
 	memset(res, 0, sizeof(*res));
@@ -1092,9 +1350,13 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		snprintf(snapid, sizeof(snapid), "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
-	if (attribute_wide(c, reg, snap, match, d) ||
-	    store_samples(c, reg, atoll(snapid), tx->at_us, snap, match, rows,
-			  &n, &res->unattributed, d)) {
+	if (attribute_wide(c, reg, snap, match, d)) {
+		goto fail;
+	}
+	resolve(reg, snap, match, rows, &n, &res->unattributed);
+	if (name_new(c, reg, rows, n, d) ||
+	    store_samples(c, atoll(snapid), tx->at_us, snap, rows, n, smp,
+			  d)) {
 		goto fail;
 	}
 	res->samples = (long long)n;
@@ -1108,15 +1370,10 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		}
 	}
 	today = xreallocarray(NULL, reg->n ? reg->n : 1, sizeof(*today));
-	for (size_t i = 0; i < reg->n; i++) {
-		today[i] = -1;
-	}
 	/* The snapshot's day, rolled up at once, and the later days
 	 * already rolled up that it may carry into (rollup_after). */
-	if (fold_daily(c, tx->day, tx->day_no, rows, n, reg, today,
-		       d) ||
-	    rollup_day(c, reg, today, tx->day, tx->day_no, tx->next,
-		       carry_days, d) ||
+	if (fold_daily(c, tx->day, tx->day_no, &smp[0], reg, today, d) ||
+	    rollup_day(c, reg, today, tx->day, tx->day_no, carry_days, d) ||
 	    rollup_after(c, tx->day, tx->next, carry_days, d) ||
 	    db_commit(c, d)) {
 		goto fail;
@@ -1124,6 +1381,9 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	free(rows);
 	free(match);
 	free(today);
+	for (int a = 0; a < 3; a++) {
+		free(smp[a].v);
+	}
 	tx->open = 0;
 	storage_abandon(NULL, tx);
 	res->errors = (long long)snap->nerrors;
@@ -1132,6 +1392,9 @@ fail:
 	free(rows);
 	free(match);
 	free(today);
+	for (int a = 0; a < 3; a++) {
+		free(smp[a].v);
+	}
 	storage_abandon(c, tx);
 	memset(res, 0, sizeof(*res));
 	return -1;
@@ -1172,188 +1435,57 @@ struct rl_sample {
 };
 
 
-static uint32_t rd32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
-
 struct rl_state {
 	struct rl_mailbox *mb;
 	size_t nmb;
-	uint32_t *slot; /* open addressing: mailbox index + 1, 0 empty */
-	size_t mask;
+	int32_t *of_id;	/* of_id[n]: the mailbox numbered n, -1: none */
+	size_t nid;
 	struct rl_sample *s;
 	size_t ns, cap;
 	int32_t day0;	/* PostgreSQL day number of from */
-	int carry;
+	int32_t day;	/* of the row being read */
 };
 
-static long rl_find(const struct rl_state *st, const char *a, size_t n)
+static void rl_elem(void *ctx, int64_t sub, int64_t v)
 {
-	for (size_t i = name_hash(a, n) & st->mask; st->slot[i];
-	     i = (i + 1) & st->mask) {
-		const struct rl_mailbox *m = &st->mb[st->slot[i] - 1];
+	struct rl_state *st = ctx;
 
-		if ((size_t)m->len == n && memcmp(m->address, a, n) == 0) {
-			return (long)(st->slot[i] - 1);
-		}
+	if (sub < 0 || (uint64_t)sub >= st->nid || st->of_id[sub] < 0 ||
+	    v < 0) {
+		return; /* not a mailbox of the period */
 	}
-	return -1;
+	if (st->ns == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 1 << 16;
+		st->s = xreallocarray(st->s, st->cap, sizeof(*st->s));
+	}
+	st->s[st->ns].mbx = (uint32_t)st->of_id[sub];
+	st->s[st->ns].day = st->day - st->day0;
+	st->s[st->ns].bytes = v;
+	st->ns++;
 }
 
-/*
- * Parse the tuples of a binary COPY stream in buf[0..len); returns the
- * bytes consumed (complete tuples only), or -1 on a malformed stream.
- * *header: the 19-byte header is still to be skipped.  *done: the
- * trailer was seen.
- */
-static long rl_tuples(struct rl_state *st, const unsigned char *buf,
-		      size_t len, int *header, int *done)
+/* A row of the window's blocks: day int4 (days since 2000), block int4,
+ * max_bytes int8[]. */
+static int rl_row(void *ctx, int n, const char *const *f, const int *len,
+		  struct diag *d)
 {
-	static const unsigned char sig[11] = "PGCOPY\n\377\r\n";
-	size_t off = 0;
+	struct rl_state *st = ctx;
+	int64_t day, blk;
+	int32_t lb;
+	size_t cnt;
 
-	if (*header) {
-		uint32_t ext;
-
-		if (len < 19) {
-			return 0;
-		}
-		if (memcmp(buf, sig, 11) != 0) {
-			return -1;
-		}
-		ext = rd32(buf + 15);
-		if (len < 19 + (size_t)ext) {
-			return 0;
-		}
-		off = 19 + ext;
-		*header = 0;
+	if (n != 3 || !copyout_int(f[0], len[0], &day) ||
+	    !copyout_int(f[1], len[1], &blk)) {
+		diag_add(d, "database: the daily maxima: unexpected COPY row");
+		return -1;
 	}
-	while (off + 2 <= len) {
-		const unsigned char *p = buf + off;
-		int16_t nf = (int16_t)((p[0] << 8) | p[1]);
-		size_t need;
-		uint32_t alen;
-		long m;
-
-		if (nf == -1) {
-			*done = 1;
-			return (long)(off + 2);
-		}
-		if (nf != 3) {
-			return -1;
-		}
-		/* mailbox text, day date (4), max_bytes int8 (8) */
-		if (off + 6 > len) {
-			break;
-		}
-		alen = rd32(p + 2);
-		if (alen > (1u << 30)) {
-			return -1; /* also a NULL (-1): not in this column */
-		}
-		need = 2 + 4 + (size_t)alen + 4 + 4 + 4 + 8;
-		if (off + need > len) {
-			break;
-		}
-		if (rd32(p + 6 + alen) != 4 || rd32(p + 14 + alen) != 8) {
-			return -1;
-		}
-		m = rl_find(st, (const char *)p + 6, alen);
-		if (m >= 0) {
-			if (st->ns == st->cap) {
-				st->cap = st->cap ? 2 * st->cap : 1 << 16;
-				st->s = xreallocarray(st->s, st->cap,
-						      sizeof(*st->s));
-			}
-			st->s[st->ns].mbx = (uint32_t)m;
-			st->s[st->ns].day =
-				(int32_t)rd32(p + 10 + alen) - st->day0;
-			st->s[st->ns].bytes = (int64_t)rd64(p + 18 + alen);
-			st->ns++;
-		}
-		off += need;
+	st->day = (int32_t)day;
+	if (!copyout_int8_array(f[2], len[2], &lb, &cnt, rl_elem, st)) {
+		diag_add(d, "database: the daily maxima of block %lld: not an"
+			    " array", (long long)blk);
+		return -1;
 	}
-	return (long)off;
-}
-
-/* Read the COPY TO STDOUT already started on c into st->s. */
-static int rl_read_samples(PGconn *c, struct rl_state *st, struct diag *d)
-{
-	unsigned char *pend = NULL;
-	size_t plen = 0, pcap = 0;
-	int header = 1, done = 0, bad = 0;
-	PGresult *r;
-
-	for (;;) {
-		char *row;
-		int n = PQgetCopyData(c, &row, 0);
-		long used;
-
-		if (n == -1) {
-			break;
-		}
-		if (n < 0) {
-			diag_add(d, "database: reading the daily maxima: %s",
-				 PQerrorMessage(c));
-			bad = 1;
-			break;
-		}
-		if (bad || done) {
-			PQfreemem(row);
-			continue;
-		}
-		if (plen == 0) {
-			/* the usual case: whole tuples in each message */
-			used = rl_tuples(st, (unsigned char *)row, (size_t)n,
-					 &header, &done);
-			if (used >= 0 && (size_t)used < (size_t)n) {
-				if (pcap < (size_t)n) {
-					pcap = (size_t)n;
-					pend = xreallocarray(pend, pcap, 1);
-				}
-				memcpy(pend, row + used, (size_t)n - (size_t)used);
-				plen = (size_t)n - (size_t)used;
-			}
-		} else {
-			if (pcap - plen < (size_t)n) {
-				pcap = plen + (size_t)n;
-				pend = xreallocarray(pend, pcap, 1);
-			}
-			memcpy(pend + plen, row, (size_t)n);
-			plen += (size_t)n;
-			used = rl_tuples(st, pend, plen, &header, &done);
-			if (used > 0) {
-				memmove(pend, pend + used, plen - (size_t)used);
-				plen -= (size_t)used;
-			}
-		}
-		PQfreemem(row);
-		if (used < 0) {
-			diag_add(d, "database: the daily maxima: unexpected "
-				    "binary COPY data");
-			bad = 1;
-		}
-	}
-	free(pend);
-	while ((r = PQgetResult(c)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && !bad) {
-			diag_add(d, "database: reading the daily maxima: %s",
-				 PQerrorMessage(c));
-			bad = 1;
-		}
-		PQclear(r);
-	}
-	if (!bad && (!done || plen)) {
-		diag_add(d, "database: the daily maxima: truncated COPY data");
-		bad = 1;
-	}
-	return bad ? -1 : 0;
+	return 0;
 }
 
 static int rl_by_day(const void *a, const void *b)
@@ -1373,7 +1505,7 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 {
 	char carry[16];
 	const char *p[3] = {from, to, carry};
-	PGresult *rm = NULL, *rd = NULL, *r;
+	PGresult *rm = NULL, *rd = NULL;
 	struct rl_state st;
 	struct rl_sample *sorted = NULL;
 	struct rl_day *days = NULL;
@@ -1382,7 +1514,6 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 
 	memset(res, 0, sizeof(*res));
 	memset(&st, 0, sizeof(st));
-	st.carry = carry_days;
 	snprintf(carry, sizeof(carry), "%d", carry_days);
 	if (PQtransactionStatus(c) == PQTRANS_IDLE) {
 		if (db_begin(c, d)) {
@@ -1413,13 +1544,14 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 	st.day0 = (int32_t)atol(PQgetvalue(rd, 0, 1));
 	/* The registry's mailboxes existing in the period, by customer in
 	 * the database's order: the rows go back in the key's order. */
-	rm = db_exec(c, d, "SELECT address, customer_id, lo - $1::date,"
-			   " hi - $1::date FROM ("
+	rm = db_exec(c, d, "SELECT m.address, m.customer_id, lo - $1::date,"
+			   " hi - $1::date, n.id FROM ("
 			   " SELECT address, customer_id,"
 			   "  greatest(coalesce(start_date, $1::date), $1::date) lo,"
 			   "  least(coalesce(end_date, $2::date), $2::date) hi"
-			   " FROM mailboxes) m WHERE lo < hi"
-			   " ORDER BY customer_id", 2, p);
+			   " FROM mailboxes) m"
+			   " LEFT JOIN storage_names n ON n.name = m.address"
+			   " WHERE lo < hi ORDER BY m.customer_id", 2, p);
 	if (!rm) {
 		goto out;
 	}
@@ -1429,13 +1561,8 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 		goto out;
 	}
 	st.mb = xcalloc(st.nmb, sizeof(*st.mb));
-	for (st.mask = 1; st.mask < 2 * st.nmb; st.mask <<= 1) {
-	}
-	st.slot = xcalloc(st.mask, sizeof(*st.slot));
-	st.mask--;
 	for (size_t i = 0; i < st.nmb; i++) {
 		struct rl_mailbox *m = &st.mb[i];
-		size_t h;
 
 		m->address = PQgetvalue(rm, (int)i, 0);
 		m->len = PQgetlength(rm, (int)i, 0);
@@ -1448,36 +1575,40 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 		if (m->lo < 0 || m->hi > ndays || m->lo >= m->hi) {
 			abort(); /* the query clips them to the period */
 		}
-		for (h = name_hash(m->address, (size_t)m->len) & st.mask;
-		     st.slot[h]; h = (h + 1) & st.mask) {
+		if (!PQgetisnull(rm, (int)i, 4)) {
+			long id = atol(PQgetvalue(rm, (int)i, 4));
+
+			if (id < 0 || id > INT32_MAX - 1) {
+				abort(); /* storage_names: CHECK (id >= 0) */
+			}
+			if ((size_t)id >= st.nid) {
+				size_t nn = 2 * (size_t)id + 1024;
+
+				st.of_id = xreallocarray(st.of_id, nn,
+							 sizeof(*st.of_id));
+				for (size_t k = st.nid; k < nn; k++) {
+					st.of_id[k] = -1;
+				}
+				st.nid = nn;
+			}
+			st.of_id[id] = (int32_t)i;
 		}
-		st.slot[h] = (uint32_t)i + 1;
 	}
-	/* COPY takes no parameters: the window travels in settings local
-	 * to the transaction, read once each (uncorrelated sub-selects are
-	 * evaluated once, not per row). */
-	r = db_exec(c, d, "SELECT set_config('releve.rollup_lo',"
-			  " ($1::date - $3::int)::text, true),"
-			  " set_config('releve.rollup_hi', $2::date::text, true)",
-		    3, p);
-	if (!r) {
-		goto out;
-	}
-	PQclear(r);
-	r = PQexec(c, "COPY (SELECT mailbox, day, max_bytes"
-		      " FROM storage_mailbox_daily"
-		      " WHERE day >= (SELECT current_setting('releve.rollup_lo')::date)"
-		      " AND day < (SELECT current_setting('releve.rollup_hi')::date))"
-		      " TO STDOUT (FORMAT binary)");
-	if (PQresultStatus(r) != PGRES_COPY_OUT) {
-		diag_add(d, "database: reading the daily maxima: %s",
-			 PQerrorMessage(c));
-		PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	if (rl_read_samples(c, &st, d)) {
-		goto out;
+	{
+		/* COPY takes no parameters: the window's days go in as the
+		 * numbers they are (printed here: nothing to quote). */
+		char sql[256];
+
+		snprintf(sql, sizeof(sql),
+			 "COPY (SELECT day - date '2000-01-01', block,"
+			 " max_bytes FROM storage_daily"
+			 " WHERE day >= date '2000-01-01' + %d"
+			 " AND day < date '2000-01-01' + %d)"
+			 " TO STDOUT (FORMAT binary)",
+			 (int)(st.day0 - carry_days), (int)(st.day0 + ndays));
+		if (st.nid && copyout_run(c, sql, rl_row, &st, d)) {
+			goto out;
+		}
 	}
 	/* Group the samples by mailbox (counting sort), then by day. */
 	for (size_t i = 0; i < st.ns; i++) {
@@ -1591,7 +1722,7 @@ out:
 	free(days);
 	free(sorted);
 	free(st.s);
-	free(st.slot);
+	free(st.of_id);
 	free(st.mb);
 	PQclear(rm);
 	PQclear(rd);

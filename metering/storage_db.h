@@ -24,6 +24,10 @@
 
 #define STORAGE_CARRY_DAYS 7
 
+/* Mailboxes per row of the samples and of the daily maxima (sql/013:
+ * block n holds the mailbox numbers [1024 n, 1024 n + 1024)). */
+#define STORAGE_BLOCK 1024
+
 struct storage_result {
 	int already;		  /* this (source, time) was stored before */
 	long long samples;	  /* samples stored */

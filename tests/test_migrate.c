@@ -2,7 +2,7 @@
  * test_migrate — schema migrations against a real PostgreSQL: a fresh
  * database, a re-run that applies nothing, a tampered file that stops
  * everything, a database ahead of the binary, and the schema check that
- * every other command makes.
+ * every other command makes; 013's move of the storage rows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,6 +233,94 @@ static void test_usage(void **state)
 	free(err);
 }
 
+/*
+ * 013 moves the storage rows of before (samples, daily maxima) into
+ * blocks: the same values come out of the views, and the per-mailbox
+ * rules give the same days.
+ */
+static void test_storage_rows_to_blocks(void **state)
+{
+	(void)state;
+	PGconn *c = testdb_open_empty("migrate_blocks");
+	char *dir = xasprintf("%s/sql012", test_tmpdir());
+	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && cp sql/00[0-9]_*.sql"
+			      " sql/01[0-2]_*.sql '%s'", dir, dir, dir);
+	char *out, *err, *v;
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
+				  "--sql-dir", dir, NULL), 0);
+	free(out);
+	free(err);
+	testdb_exec(c,
+		"INSERT INTO customers (id, name, kind, address_line1, city,"
+		" country, billing_email) VALUES ('C-1', 'Alpha', 'individual',"
+		" '1 rue A', 'Paris', 'FR', 'a@alpha.fr');"
+		"INSERT INTO domains VALUES ('alpha.fr', 'C-1');"
+		"INSERT INTO mailboxes (address, login, domain, customer_id)"
+		" VALUES ('ann@alpha.fr', 'ann', 'alpha.fr', 'C-1'),"
+		" ('bo@alpha.fr', 'bo@alpha.fr', 'alpha.fr', 'C-1');"
+		"INSERT INTO storage_snapshots (source, taken_at, format,"
+		" samples, errors, unattributed) VALUES"
+		" ('mx1', '2026-10-01T06:00:00Z', 'tab', 3, 0, 1),"
+		" ('mx1', '2026-10-03T06:00:00Z', 'tab', 1, 0, 0);"
+		"SELECT releve_ensure_month_partition('storage_samples',"
+		" '2026-10-01T06:00:00Z');"
+		"INSERT INTO storage_samples SELECT s.id, s.taken_at, v.m, v.c,"
+		" v.b, v.n, v.l FROM storage_snapshots s, (VALUES"
+		" ('2026-10-01T06:00:00Z'::timestamptz, 'ann@alpha.fr', 'C-1',"
+		"  1000, 10, NULL::bigint),"
+		" ('2026-10-01T06:00:00Z', 'bo@alpha.fr', 'C-1', 2000, NULL,"
+		"  1048576),"
+		" ('2026-10-01T06:00:00Z', 'zed@nowhere.example', NULL, 99, 1,"
+		"  NULL),"
+		" ('2026-10-03T06:00:00Z', 'bo@alpha.fr', 'C-1', 2500, 3, NULL))"
+		" v(t, m, c, b, n, l) WHERE v.t = s.taken_at;"
+		"INSERT INTO storage_mailbox_daily (mailbox, day, customer_id,"
+		" max_bytes) VALUES ('ann@alpha.fr', '2026-10-01', 'C-1', 1000),"
+		" ('bo@alpha.fr', '2026-10-01', 'C-1', 2000),"
+		" ('zed@nowhere.example', '2026-10-01', NULL, 99),"
+		" ('bo@alpha.fr', '2026-10-03', 'C-1', 2500)");
+	const char *samples_q =
+		"SELECT string_agg(concat_ws('/', sampled_at, mailbox,"
+		" customer_id, bytes, messages, limit_bytes), ' '"
+		" ORDER BY sampled_at, mailbox) FROM storage_samples";
+	const char *days_q =
+		"SELECT string_agg(concat_ws('/', mailbox, day, bytes, state),"
+		" ' ' ORDER BY mailbox, day) FROM storage_mailbox_days("
+		"'2026-10-01', '2026-10-05', 1)";
+	char *samples = testdb_value(c, samples_q);
+	char *days = testdb_value(c, days_q);
+
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate", NULL), 0);
+	assert_non_null(strstr(out, "applied 013_storage_blocks"));
+	free(out);
+	free(err);
+	v = testdb_value(c, samples_q);
+	assert_string_equal(v, samples);
+	free(v);
+	v = testdb_value(c, days_q);
+	assert_string_equal(v, days);
+	/* ann's day 2 carried, day 3 a gap (window 1), bo sampled on 3 */
+	assert_non_null(strstr(v, "ann@alpha.fr/2026-10-02/1000/carried"));
+	assert_non_null(strstr(v, "ann@alpha.fr/2026-10-03/0/gap"));
+	assert_non_null(strstr(v, "bo@alpha.fr/2026-10-03/2500/sampled"));
+	free(v);
+	v = testdb_value(c, "SELECT string_agg(mailbox || '=' || max_bytes, ' '"
+			    " ORDER BY day, mailbox) FROM storage_mailbox_daily");
+	assert_string_equal(v, "ann@alpha.fr=1000 bo@alpha.fr=2000"
+			       " zed@nowhere.example=99 bo@alpha.fr=2500");
+	free(v);
+	v = testdb_value(c, "SELECT count(*) FROM storage_names");
+	assert_string_equal(v, "3");
+	free(v);
+	free(samples);
+	free(days);
+	free(dir);
+	PQfinish(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_database_ahead),
 		cmocka_unit_test(test_bad_name_in_dir),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_storage_rows_to_blocks),
 	};
 
 	return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);

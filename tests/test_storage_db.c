@@ -217,11 +217,11 @@ static void test_dst_and_month_boundary(void **state)
 	/* 2026-10-31T23:30Z is already 2026-11-01 00:30 in Paris (CET). */
 	ingest_ok("2026-10-31T23:30:00Z", "cy@beta.fr 4000");
 	expect_day("cy@beta.fr", "2026-11-01", "4096000/sampled");
-	char *v = testdb_value(db, "SELECT count(*) FROM storage_samples_202610");
+	char *v = testdb_value(db, "SELECT count(*) FROM storage_sample_blocks_202610");
 	assert_non_null(v);
 	free(v);
 	/* The sample of 23:30Z lives in the UTC month's partition. */
-	v = testdb_value(db, "SELECT count(*) FROM storage_samples_202610"
+	v = testdb_value(db, "SELECT count(*) FROM storage_sample_blocks_202610"
 			     " WHERE sampled_at = '2026-10-31T23:30:00Z'");
 	assert_string_equal(v, "1");
 	free(v);

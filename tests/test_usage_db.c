@@ -89,12 +89,11 @@ static int setup(void **state)
 		"'2026-10-02', 3, 4, 0, 3, 1, 0, 0),"
 		" ('C-1004', 'shop@vandamme-bier.be', '2026-10-03', 7, 20, 1, "
 		"18, 0, 1, 1);"
-		"INSERT INTO storage_mailbox_daily (mailbox, day, customer_id,"
-		" max_bytes) VALUES"
-		" ('info@brasserie-vandamme.be', '2026-10-01', 'C-1004', 1000),"
-		" ('shop@vandamme-bier.be', '2026-10-01', 'C-1004', 3000),"
-		" ('shop@vandamme-bier.be', '2026-10-02', 'C-1004', 3000),"
-		" ('shop@vandamme-bier.be', '2026-10-03', 'C-1004', 5000)");
+		"SELECT releve_storage_daily_put("
+		" ARRAY['info@brasserie-vandamme.be', 'shop@vandamme-bier.be',"
+		" 'shop@vandamme-bier.be', 'shop@vandamme-bier.be'],"
+		" ARRAY['2026-10-01', '2026-10-01', '2026-10-02',"
+		" '2026-10-03']::date[], ARRAY[1000, 3000, 3000, 5000])");
 	return 0;
 }
 
