@@ -174,6 +174,11 @@ SQL
 		echo "end to end into PostgreSQL, snapshot $at: ${ingest}s," \
 			"$(rate "$MAILBOXES" "$ingest") samples/s (target 500000)"
 		rm -f "$work/quota.$at.tab"
+		if [ "$at" = 2026-09-30T03:00:00Z ]; then
+			# The numbering rewrote every registry row once: let
+			# the vacuum that autovacuum would run pass first.
+			psql -X -q -c "VACUUM ANALYZE mailboxes"
+		fi
 	done
 	psql -X -t -A -c "SELECT 'customer days rolled up: ' || count(*) ||
 		', storage on 2026-10-02: ' || pg_size_pretty(sum(storage_bytes)

@@ -158,21 +158,6 @@ static void strindex_set(struct strindex *x, size_t slot, const char *s,
 	x->slot[slot] = SLOT_TAG(name_hash(s, n)) << 32 | ((uint64_t)v + 1);
 }
 
-/*
- * The numbered names (storage_names, sql/013): entry e is name e, its
- * number id[e].  Loaded with the registry; sid[i] is the number of the
- * registry's mailbox i (-1: never stored), and a store numbers the
- * names it is the first to see (name_new).
- */
-struct names {
-	const char **name;
-	uint32_t *len;
-	int32_t *id;
-	size_t n, cap;
-	struct strindex x;
-	struct arena strings;
-};
-
 /* The registry's mailboxes. */
 struct reg_mb {
 	const char *address, *login, *customer;
@@ -186,8 +171,8 @@ struct registry {
 	struct strindex by_addr, by_login; /* by_login: built when first
 					    * needed (most names are addresses) */
 	struct arena strings;
-	struct names names;	/* the numbered names */
-	int32_t *sid;		/* sid[i]: mailbox i's number, -1: none */
+	int32_t *sid;		/* sid[i]: mailbox i's number (its storage_id,
+				 * sql/013), -1: none yet */
 };
 
 static int reg_row(void *ctx, int n, const char *const *f, const int *len,
@@ -195,15 +180,19 @@ static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 {
 	struct registry *r = ctx;
 	struct reg_mb *m;
+	int64_t sid = -1;
 
-	if (n != 4 || len[0] < 0 || len[1] < 0 || len[2] < 0 || len[3] != 1) {
+	if (n != 5 || len[0] < 0 || len[1] < 0 || len[2] < 0 || len[3] != 1 ||
+	    (len[4] >= 0 && (!copyout_int(f[4], len[4], &sid) || sid < 0))) {
 		diag_add(d, "database: the registry: unexpected COPY row");
 		return -1;
 	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 4096;
 		r->mb = xreallocarray(r->mb, r->cap, sizeof(*r->mb));
+		r->sid = xreallocarray(r->sid, r->cap, sizeof(*r->sid));
 	}
+	r->sid[r->n] = (int32_t)sid;
 	m = &r->mb[r->n++];
 	m->address = arena_dup(&r->strings, f[0], (size_t)len[0]);
 	m->alen = (uint32_t)len[0];
@@ -252,8 +241,8 @@ static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 {
 	if (copyout_run(c, "COPY (SELECT address, login, customer_id,"
 			   " (start_date IS NULL OR start_date <= d.day)"
-			   " AND (end_date IS NULL OR end_date > d.day)"
-			   " FROM mailboxes, (SELECT current_setting("
+			   " AND (end_date IS NULL OR end_date > d.day),"
+			   " storage_id FROM mailboxes, (SELECT current_setting("
 			   "'releve.store_day')::date AS day) d)"
 			   " TO STDOUT (FORMAT binary)",
 			reg_row, r, d)) {
@@ -267,11 +256,8 @@ static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 	return 0;
 }
 
-static void nm_free(struct names *nm);
-
 static void reg_free(struct registry *r)
 {
-	nm_free(&r->names);
 	free(r->sid);
 	free(r->mb);
 	free(r->by_addr.slot);
@@ -417,79 +403,6 @@ out:
 	return rc;
 }
 
-static const char *nm_key(const void *ctx, uint32_t e, size_t *len)
-{
-	const struct names *nm = ctx;
-
-	*len = nm->len[e];
-	return nm->name[e];
-}
-
-static void nm_add(struct names *nm, const char *s, size_t n, int32_t id)
-{
-	if (nm->n == nm->cap) {
-		nm->cap = nm->cap ? 2 * nm->cap : 4096;
-		nm->name = xreallocarray(nm->name, nm->cap, sizeof(*nm->name));
-		nm->len = xreallocarray(nm->len, nm->cap, sizeof(*nm->len));
-		nm->id = xreallocarray(nm->id, nm->cap, sizeof(*nm->id));
-	}
-	nm->name[nm->n] = arena_dup(&nm->strings, s, n);
-	nm->len[nm->n] = (uint32_t)n;
-	nm->id[nm->n] = id;
-	nm->n++;
-}
-
-static int nm_row(void *ctx, int n, const char *const *f, const int *len,
-		  struct diag *d)
-{
-	int64_t id;
-
-	if (n != 2 || len[1] < 0 || !copyout_int(f[0], len[0], &id) ||
-	    id < 0 || id > INT32_MAX) {
-		diag_add(d, "database: storage_names: unexpected COPY row");
-		return -1;
-	}
-	nm_add(ctx, f[1], (size_t)len[1], (int32_t)id);
-	return 0;
-}
-
-static int32_t nm_find(const struct names *nm, const char *s, size_t n)
-{
-	long e = nm->n ? strindex_find(&nm->x, s, n, nm_key, nm, NULL) : -1;
-
-	return e >= 0 ? nm->id[e] : -1;
-}
-
-static void nm_free(struct names *nm)
-{
-	free(nm->name);
-	free(nm->len);
-	free(nm->id);
-	free(nm->x.slot);
-	arena_free(&nm->strings);
-	memset(nm, 0, sizeof(*nm));
-}
-
-/* The names and the registry's numbers, after reg_load. */
-static int names_load(PGconn *c, struct registry *r, struct diag *d)
-{
-	struct names *nm = &r->names;
-
-	if (copyout_run(c, "COPY (SELECT id, name FROM storage_names)"
-			   " TO STDOUT (FORMAT binary)", nm_row, nm, d)) {
-		return -1;
-	}
-	strindex_init(&nm->x, nm->n);
-	for (size_t i = 0; i < nm->n; i++) {
-		strindex_put(&nm->x, nm->name[i], nm->len[i], (uint32_t)i);
-	}
-	r->sid = xreallocarray(NULL, r->n ? r->n : 1, sizeof(*r->sid));
-	for (size_t i = 0; i < r->n; i++) {
-		r->sid[i] = nm_find(nm, r->mb[i].address, r->mb[i].alen);
-	}
-	return 0;
-}
-
 /*
  * The samples resolved: for each sample not in error, its name (the
  * registry's address when attributed), its registry mailbox and its
@@ -530,7 +443,7 @@ static void resolve(struct registry *r, const struct dq_snapshot *snap,
 			w->id = r->sid[match[i]];
 		} else {
 			w->mbx = s->mailbox;
-			w->id = nm_find(&r->names, w->mbx, w->len);
+			w->id = -1; /* name_new finds or gives it */
 			(*unattributed)++;
 		}
 	}
@@ -553,18 +466,39 @@ static char *int_array(const int32_t *v, size_t n)
 }
 
 struct pending {
-	struct srow **first; /* a row of each new name */
-	int32_t *id;	     /* its number, once read back */
+	const char **name; /* each new name once */
+	uint32_t *len;
+	int32_t *id;	   /* its number, once read back */
 	size_t n;
 	struct strindex x;
 };
 
 static const char *pend_key(const void *ctx, uint32_t e, size_t *len)
 {
-	const struct srow *w = ((const struct pending *)ctx)->first[e];
+	const struct pending *pd = ctx;
 
-	*len = w->len;
-	return w->mbx;
+	*len = pd->len[e];
+	return pd->name[e];
+}
+
+static void pend_add(struct pending *pd, const char *s, uint32_t len)
+{
+	size_t slot;
+
+	if (strindex_find(&pd->x, s, len, pend_key, pd, &slot) >= 0) {
+		return;
+	}
+	pd->name[pd->n] = s;
+	pd->len[pd->n] = len;
+	strindex_set(&pd->x, slot, s, len, (uint32_t)pd->n);
+	pd->n++;
+}
+
+static int32_t pend_id(const struct pending *pd, const char *s, uint32_t len)
+{
+	long k = strindex_find(&pd->x, s, len, pend_key, pd, NULL);
+
+	return k >= 0 ? pd->id[k] : -1;
 }
 
 static int pend_row(void *ctx, int n, const char *const *f, const int *len,
@@ -584,44 +518,45 @@ static int pend_row(void *ctx, int n, const char *const *f, const int *len,
 }
 
 /*
- * Number the names of rows without a number (id -1), the first time the
- * store sees them.  Under the lock of releve_storage_name (sql/013), the
- * names storage_names still lacks are numbered after its largest number;
- * then every new name's number is read back, since another collector may
- * have numbered some of them since the load.  Nearly always a handful; a
- * million on a registry's first snapshot.
+ * The numbers of the rows without one (id -1: names the registry does
+ * not know, registry mailboxes sampled for the first time) and of the
+ * registry's mailboxes without one.  Under the lock of
+ * releve_storage_name (sql/013), the names storage_names still lacks are
+ * numbered after its largest number, the registry's mailboxes among them
+ * get theirs (mailboxes.storage_id: a re-created mailbox gets its name's
+ * number back), and every name's number is read back.  Nearly always a
+ * handful; a million on a registry's first snapshot.
  */
 static int name_new(PGconn *c, struct registry *reg, struct srow *rows,
 		    size_t n, struct diag *d)
 {
 	struct pending pd;
 	struct copy cp;
+	size_t most = 0;
 	int rc = -1;
 
 	memset(&pd, 0, sizeof(pd));
 	for (size_t i = 0; i < n; i++) {
-		if (rows[i].id < 0) {
-			pd.n++;
-		}
+		most += rows[i].id < 0;
 	}
-	if (pd.n == 0) {
+	for (size_t i = 0; i < reg->n; i++) {
+		most += reg->sid[i] < 0;
+	}
+	if (most == 0) {
 		return 0;
 	}
-	pd.first = xreallocarray(NULL, pd.n, sizeof(*pd.first));
-	strindex_init(&pd.x, pd.n);
-	pd.n = 0;
+	pd.name = xreallocarray(NULL, most, sizeof(*pd.name));
+	pd.len = xreallocarray(NULL, most, sizeof(*pd.len));
+	strindex_init(&pd.x, most);
 	for (size_t i = 0; i < n; i++) {
-		size_t slot;
-
-		if (rows[i].id >= 0 ||
-		    strindex_find(&pd.x, rows[i].mbx, rows[i].len, pend_key,
-				  &pd, &slot) >= 0) {
-			continue;
+		if (rows[i].id < 0) {
+			pend_add(&pd, rows[i].mbx, rows[i].len);
 		}
-		pd.first[pd.n] = &rows[i];
-		strindex_set(&pd.x, slot, rows[i].mbx, rows[i].len,
-			     (uint32_t)pd.n);
-		pd.n++;
+	}
+	for (size_t i = 0; i < reg->n; i++) {
+		if (reg->sid[i] < 0) {
+			pend_add(&pd, reg->mb[i].address, reg->mb[i].alen);
+		}
 	}
 	pd.id = xreallocarray(NULL, pd.n, sizeof(*pd.id));
 	for (size_t k = 0; k < pd.n; k++) {
@@ -637,7 +572,7 @@ static int name_new(PGconn *c, struct registry *reg, struct srow *rows,
 	}
 	for (size_t k = 0; k < pd.n; k++) {
 		copy_int4(&cp, (int32_t)k + 1);
-		copy_text(&cp, pd.first[k]->mbx);
+		copy_text(&cp, pd.name[k]);
 		if (copy_row(&cp)) {
 			break;
 		}
@@ -649,32 +584,35 @@ static int name_new(PGconn *c, struct registry *reg, struct srow *rows,
 			 " (ORDER BY t.ord), t.name FROM tmp_storage_names t"
 			 " WHERE NOT EXISTS (SELECT 1 FROM storage_names n"
 			 " WHERE n.name = t.name)", 0, NULL) ||
+	    db_cmd(c, d, "UPDATE mailboxes m SET storage_id = n.id"
+			 " FROM tmp_storage_names t JOIN storage_names n"
+			 " ON n.name = t.name WHERE m.address = t.name"
+			 " AND m.storage_id IS NULL", 0, NULL) ||
 	    copyout_run(c, "COPY (SELECT t.ord, n.id FROM tmp_storage_names t"
 			   " JOIN storage_names n ON n.name = t.name)"
 			   " TO STDOUT (FORMAT binary)", pend_row, &pd, d)) {
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		long k;
-
-		if (rows[i].id >= 0) {
-			continue;
+		if (rows[i].id < 0) {
+			rows[i].id = pend_id(&pd, rows[i].mbx, rows[i].len);
 		}
-		k = strindex_find(&pd.x, rows[i].mbx, rows[i].len, pend_key,
-				  &pd, NULL);
-		if (k < 0 || pd.id[k] < 0) {
+		if (rows[i].id < 0) {
 			diag_add(d, "database: mailbox %s: no number",
 				 rows[i].mbx);
 			goto out;
 		}
-		rows[i].id = pd.id[k];
-		if (rows[i].reg >= 0) {
-			reg->sid[rows[i].reg] = pd.id[k];
+	}
+	for (size_t i = 0; i < reg->n; i++) {
+		if (reg->sid[i] < 0) {
+			reg->sid[i] = pend_id(&pd, reg->mb[i].address,
+					      reg->mb[i].alen);
 		}
 	}
 	rc = 0;
 out:
-	free(pd.first);
+	free(pd.name);
+	free(pd.len);
 	free(pd.id);
 	free(pd.x.slot);
 	return rc;
@@ -1280,7 +1218,7 @@ int storage_begin(PGconn *c, const char *taken_at, struct storage_tx *tx,
 	tx->day_no = atoi(PQgetvalue(r, 0, 5));
 	PQclear(r);
 	tx->reg = xcalloc(1, sizeof(struct registry));
-	if (reg_load(c, tx->reg, d) || names_load(c, tx->reg, d)) {
+	if (reg_load(c, tx->reg, d)) {
 		storage_abandon(c, tx);
 		return -1;
 	}
