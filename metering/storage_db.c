@@ -2,21 +2,25 @@
  * storage_db — Dovecot snapshots into PostgreSQL; see storage_db.h.
  *
  * The work is done here, in memory, rather than in SQL over temporary
- * tables: the registry comes out in one binary COPY and attributes each
- * sample (by address, else by SASL login; the registry's address becomes
- * the mailbox name); the samples go straight into storage_samples in one
- * COPY; the day's daily maxima come out in another, are merged with the
- * snapshot, and only the rows that change go back: new mailbox-days in
- * one COPY sorted by the table's key (a B-tree fed in order fills its
- * pages one after the other), grown ones through an UPDATE.  Then the
- * snapshot's day is rolled up.  All of it in one transaction, with the
+ * tables.  The registry comes out in one binary COPY (in a thread, while
+ * the snapshot is parsed), with each mailbox's number (sql/013), and
+ * attributes each sample: by address, else by SASL login; the registry's
+ * address becomes the mailbox name.  Names seen for the first time are
+ * numbered (name_new).  The samples then go to the server as arrays, a
+ * row per block of 1,024 numbers, in one COPY sent by a thread of its
+ * own, while this thread folds them into the day's maxima (read just
+ * before, a row of arrays per block too) and sums the customers' day;
+ * the blocks of maxima that change go back, and the customers' day
+ * replaces the day's rows.  All of it in one transaction, with the
  * snapshot row whose UNIQUE (source, taken_at) makes a second ingestion a
  * no-op: a concurrent duplicate fails on the constraint and rolls back
  * whole.  Writers of one billing day's maxima take a lock of that day, so
- * that what one reads is still true when it writes.
+ * that what one reads is still true when it writes; writers of new
+ * numbers take the names' lock.
  */
 #include "storage_db.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +165,7 @@ static void strindex_set(struct strindex *x, size_t slot, const char *s,
 /* The registry's mailboxes. */
 struct reg_mb {
 	const char *address, *login, *customer;
-	uint32_t alen, llen;
+	uint32_t alen, llen, clen;
 	int exists; /* on the snapshot's billing day */
 };
 
@@ -193,13 +197,34 @@ static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 		r->sid = xreallocarray(r->sid, r->cap, sizeof(*r->sid));
 	}
 	r->sid[r->n] = (int32_t)sid;
-	m = &r->mb[r->n++];
+	m = &r->mb[r->n];
 	m->address = arena_dup(&r->strings, f[0], (size_t)len[0]);
 	m->alen = (uint32_t)len[0];
-	m->login = arena_dup(&r->strings, f[1], (size_t)len[1]);
+	/* Most logins are the address, and a customer's mailboxes come
+	 * together: one copy each, shared. */
+	m->login = len[1] == len[0] && memcmp(f[1], f[0], (size_t)len[0]) == 0
+			   ? m->address
+			   : arena_dup(&r->strings, f[1], (size_t)len[1]);
 	m->llen = (uint32_t)len[1];
-	m->customer = arena_dup(&r->strings, f[2], (size_t)len[2]);
+	if (r->n > 0 && m[-1].clen == (uint32_t)len[2] &&
+	    memcmp(m[-1].customer, f[2], (size_t)len[2]) == 0) {
+		m->customer = m[-1].customer;
+	} else {
+		m->customer = arena_dup(&r->strings, f[2], (size_t)len[2]);
+	}
+	m->clen = (uint32_t)len[2];
 	m->exists = f[3][0] != 0;
+	/* Indexed as it arrives, while the server sends the next rows. */
+	if (2 * (r->n + 1) > r->by_addr.mask + 1) {
+		free(r->by_addr.slot);
+		strindex_init(&r->by_addr, 2 * (r->n + 1));
+		for (size_t i = 0; i < r->n; i++) {
+			strindex_put(&r->by_addr, r->mb[i].address,
+				     r->mb[i].alen, (uint32_t)i);
+		}
+	}
+	strindex_put(&r->by_addr, m->address, m->alen, (uint32_t)r->n);
+	r->n++;
 	return 0;
 }
 
@@ -239,6 +264,17 @@ static long reg_find(struct registry *r, int by_addr, const char *s,
 
 static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 {
+	/* The index sized from the planner's count of the mailboxes (grown
+	 * if the count was low). */
+	PGresult *est = db_exec(c, d, "SELECT greatest(reltuples, 0)::bigint"
+				      " FROM pg_class WHERE oid ="
+				      " 'mailboxes'::regclass", 0, NULL);
+
+	if (!est) {
+		return -1;
+	}
+	strindex_init(&r->by_addr, (size_t)atoll(PQgetvalue(est, 0, 0)) + 1024);
+	PQclear(est);
 	if (copyout_run(c, "COPY (SELECT address, login, customer_id,"
 			   " (start_date IS NULL OR start_date <= d.day)"
 			   " AND (end_date IS NULL OR end_date > d.day),"
@@ -247,11 +283,6 @@ static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 			   " TO STDOUT (FORMAT binary)",
 			reg_row, r, d)) {
 		return -1;
-	}
-	strindex_init(&r->by_addr, r->n);
-	for (size_t i = 0; i < r->n; i++) {
-		strindex_put(&r->by_addr, r->mb[i].address, r->mb[i].alen,
-			     (uint32_t)i);
 	}
 	return 0;
 }
@@ -312,26 +343,10 @@ static char *text_array(const char *const *names, size_t n)
  * Attribution: a sample's name is looked up as an address (in lower
  * case), else as a login (as it is).  ASCII names are lowered here; a
  * name with other bytes is lowered by the database (lower() as the
- * database's locale has it), in one query for all of them, before the
- * samples are sent.  The ASCII ones, nearly all, are looked up while the
- * samples are sent, so that the lookups overlap the server's work.
+ * database's locale has it), in one query for all of them; the ASCII
+ * ones, nearly all, are looked up in memory (resolve).
  */
-#define MATCH_LATER (-2) /* an ASCII name, looked up when sent */
-
-/* An ASCII name's registry mailbox, or -1. */
-static long match_ascii(struct registry *r, const char *s, size_t len,
-			char *low)
-{
-	long m;
-
-	for (size_t k = 0; k < len; k++) {
-		unsigned char ch = (unsigned char)s[k];
-
-		low[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-	}
-	m = reg_find(r, 1, low, len);
-	return m >= 0 ? m : reg_find(r, 0, s, len);
-}
+#define MATCH_LATER (-2) /* an ASCII name, looked up by resolve */
 
 /* match[i] for every sample: the other names resolved, the ASCII ones
  * MATCH_LATER (errors: -1).  0 or -1. */
@@ -407,15 +422,70 @@ out:
  * The samples resolved: for each sample not in error, its name (the
  * registry's address when attributed), its registry mailbox and its
  * number.  rows[0..*n) get them, *unattributed the samples of names the
- * registry does not know.
+ * registry does not know.  The address look-ups, one cache miss or three
+ * each in a registry of a million, are shared by two threads (the
+ * server waits meanwhile, so the second core is free); the names that
+ * are no address are looked up as logins afterwards, in turn, since the
+ * logins' index is built on first use.
  */
+#define MATCH_LOGIN (-3) /* not an address: look it up as a login */
+
+struct resolve_part {
+	struct registry *r;
+	const struct dq_snapshot *snap;
+	long *match;
+	size_t from, to;
+};
+
+static void *resolve_part(void *arg)
+{
+	const struct resolve_part *p = arg;
+	size_t cap = 256;
+	char *low = xmalloc(cap);
+
+	for (size_t i = p->from; i < p->to; i++) {
+		const char *name = p->snap->s[i].mailbox;
+		size_t len;
+
+		if (p->match[i] != MATCH_LATER) {
+			continue;
+		}
+		len = strlen(name);
+		if (len + 1 > cap) {
+			cap = 2 * (len + 1);
+			low = xreallocarray(low, cap, 1);
+		}
+		for (size_t k = 0; k < len; k++) {
+			unsigned char ch = (unsigned char)name[k];
+
+			low[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		}
+		p->match[i] = reg_find(p->r, 1, low, len);
+		if (p->match[i] < 0) {
+			p->match[i] = MATCH_LOGIN;
+		}
+	}
+	free(low);
+	return NULL;
+}
+
 static void resolve(struct registry *r, const struct dq_snapshot *snap,
 		    long *match, struct srow *rows, size_t *n,
 		    long long *unattributed)
 {
-	size_t cap = 256;
-	char *low = xmalloc(cap);
+	struct resolve_part part[2] = {{r, snap, match, 0, snap->n / 2},
+				       {r, snap, match, snap->n / 2, snap->n}};
+	pthread_t t;
+	int threaded = snap->n >= 65536 &&
+		       pthread_create(&t, NULL, resolve_part, &part[1]) == 0;
 
+	if (!threaded) {
+		part[0].to = snap->n;
+	}
+	resolve_part(&part[0]);
+	if (threaded) {
+		pthread_join(t, NULL);
+	}
 	*n = 0;
 	*unattributed = 0;
 	for (size_t i = 0; i < snap->n; i++) {
@@ -429,12 +499,8 @@ static void resolve(struct registry *r, const struct dq_snapshot *snap,
 		w->sample = (uint32_t)i;
 		w->bytes = s->bytes;
 		w->len = (uint32_t)strlen(s->mailbox);
-		if (match[i] == MATCH_LATER) {
-			if (w->len + 1 > cap) {
-				cap = 2 * ((size_t)w->len + 1);
-				low = xreallocarray(low, cap, 1);
-			}
-			match[i] = match_ascii(r, s->mailbox, w->len, low);
+		if (match[i] == MATCH_LOGIN) {
+			match[i] = reg_find(r, 0, s->mailbox, w->len);
 		}
 		w->reg = (int32_t)match[i];
 		if (match[i] >= 0) {
@@ -447,7 +513,6 @@ static void resolve(struct registry *r, const struct dq_snapshot *snap,
 			(*unattributed)++;
 		}
 	}
-	free(low);
 }
 
 /* A list of numbers as an int[] literal ("{1,2,3}"). */
@@ -691,16 +756,11 @@ static void sample_prefix(struct copy *cp, int32_t blk, const void *ctx)
 
 /*
  * The samples by number (a name sampled twice, as its login and as its
- * address: the larger sample) into smp[0..3) (bytes, messages, limit),
- * stored as blocks; and the mailboxes in error.
+ * address: the larger sample) into smp[0..3) (bytes, messages, limit).
  */
-static int store_samples(PGconn *c, int64_t snapid, int64_t at_us,
-			 const struct dq_snapshot *snap,
-			 const struct srow *rows, size_t n, struct byid *smp,
-			 struct diag *d)
+static void samples_by_id(const struct dq_snapshot *snap,
+			  const struct srow *rows, size_t n, struct byid *smp)
 {
-	struct sample_prefix sp = {snapid, at_us};
-	struct copy cp;
 	size_t top = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -721,6 +781,17 @@ static int store_samples(PGconn *c, int64_t snapid, int64_t at_us,
 			smp[2].v[id] = s->limit_bytes;
 		}
 	}
+}
+
+/* The samples stored as blocks, and the mailboxes in error. */
+static int samples_send(PGconn *c, int64_t snapid, int64_t at_us,
+			const struct dq_snapshot *snap,
+			const struct byid *smp, struct diag *d)
+{
+	struct sample_prefix sp = {snapid, at_us};
+	struct copy cp;
+	size_t top = smp[0].n;
+
 	if (top > 0) {
 		if (copy_begin_binary(&cp, c, "COPY storage_sample_blocks"
 					      " (snapshot_id, sampled_at, block,"
@@ -842,26 +913,27 @@ static void day_prefix(struct copy *cp, int32_t blk, const void *ctx)
 
 /*
  * Fold the samples (smp: bytes by number) into the day's maxima: the
- * day's blocks are read into cur, raised where a sample is larger, and
- * only the blocks that change are written back (deleted and copied
- * again).  today[i] gets the day's largest value of the registry's
- * mailbox i (-1: none).
+ * day's blocks are read into cur (fold_read, under the day's lock),
+ * raised where a sample is larger (fold_merge, in memory: today[i] gets
+ * the day's largest value of the registry's mailbox i, -1: none), and
+ * only the blocks that changed are written back, deleted and copied
+ * again (fold_write).
  */
-static int fold_daily(PGconn *c, const char *day, int32_t day_no,
-		      const struct byid *smp, const struct registry *reg,
-		      int64_t *today, struct diag *d)
-{
-	const char *p[2] = {day, NULL};
-	struct byid cur = {NULL, 0};
+struct fold {
+	struct byid cur;
 	struct day_read dr;
-	int32_t *chg = NULL;
-	size_t nchg = 0, ndel = 0;
-	char sql[256];
-	struct copy cp;
-	int rc = -1;
+	int32_t *chg;	/* the blocks changed */
+	size_t nchg, ndel;
+};
 
-	memset(&dr, 0, sizeof(dr));
-	dr.v = &cur;
+static int fold_read(PGconn *c, const char *day, int32_t day_no,
+		     struct fold *f, struct diag *d)
+{
+	const char *p[1] = {day};
+	char sql[256];
+
+	memset(f, 0, sizeof(*f));
+	f->dr.v = &f->cur;
 	if (db_cmd(c, d, "SELECT pg_advisory_xact_lock("
 			 "hashtext('releve storage_daily'),"
 			 " $1::date - date '2000-01-01')", 1, p)) {
@@ -873,11 +945,17 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 		 "COPY (SELECT block, max_bytes FROM storage_daily WHERE day ="
 		 " date '2000-01-01' + %d) TO STDOUT (FORMAT binary)",
 		 (int)day_no);
-	if (copyout_run(c, sql, day_row, &dr, d)) {
-		goto out;
-	}
-	byid_grow(&cur, smp->n);
-	chg = xreallocarray(NULL, smp->n / STORAGE_BLOCK + 1, sizeof(*chg));
+	return copyout_run(c, sql, day_row, &f->dr, d);
+}
+
+static void fold_merge(struct fold *f, const struct byid *smp,
+		       const struct registry *reg, int64_t *today)
+{
+	struct byid *cur = &f->cur;
+
+	byid_grow(cur, smp->n);
+	f->chg = xreallocarray(NULL, smp->n / STORAGE_BLOCK + 1,
+			       sizeof(*f->chg));
 	for (size_t b = 0; b * STORAGE_BLOCK < smp->n; b++) {
 		size_t hi = (b + 1) * STORAGE_BLOCK;
 		int changed = 0;
@@ -886,59 +964,70 @@ static int fold_daily(PGconn *c, const char *day, int32_t day_no,
 			hi = smp->n;
 		}
 		for (size_t i = b * STORAGE_BLOCK; i < hi; i++) {
-			if (smp->v[i] > cur.v[i]) {
-				cur.v[i] = smp->v[i];
+			if (smp->v[i] > cur->v[i]) {
+				cur->v[i] = smp->v[i];
 				changed = 1;
 			}
 		}
 		if (changed) {
-			chg[nchg++] = (int32_t)b;
-			ndel += b < dr.nhad && dr.had[b];
+			f->chg[f->nchg++] = (int32_t)b;
+			f->ndel += b < f->dr.nhad && f->dr.had[b];
 		}
 	}
 	for (size_t i = 0; i < reg->n; i++) {
 		int32_t s = reg->sid[i];
 
-		today[i] = s >= 0 && (size_t)s < cur.n ? cur.v[s] : -1;
+		today[i] = s >= 0 && (size_t)s < cur->n ? cur->v[s] : -1;
 	}
-	if (nchg == 0) {
-		rc = 0;
-		goto out;
+}
+
+static int fold_write(PGconn *c, const char *day, int32_t day_no,
+		      struct fold *f, struct diag *d)
+{
+	struct copy cp;
+
+	if (f->nchg == 0) {
+		return 0;
 	}
-	if (ndel) {
-		int32_t *del = xreallocarray(NULL, ndel, sizeof(*del));
+	if (f->ndel) {
+		int32_t *del = xreallocarray(NULL, f->ndel, sizeof(*del));
 		size_t k = 0;
 		char *arr;
+		int rc;
 
-		for (size_t j = 0; j < nchg; j++) {
-			if ((size_t)chg[j] < dr.nhad && dr.had[chg[j]]) {
-				del[k++] = chg[j];
+		for (size_t j = 0; j < f->nchg; j++) {
+			size_t b = (size_t)f->chg[j];
+
+			if (b < f->dr.nhad && f->dr.had[b]) {
+				del[k++] = f->chg[j];
 			}
 		}
 		arr = int_array(del, k);
 		free(del);
-		p[1] = arr;
+		const char *p[2] = {day, arr};
+
 		rc = db_cmd(c, d, "DELETE FROM storage_daily WHERE day ="
 				  " $1::date AND block = ANY($2::int[])", 2, p);
 		free(arr);
 		if (rc) {
-			goto out;
+			return -1;
 		}
-		rc = -1;
 	}
 	if (copy_begin_binary(&cp, c, "COPY storage_daily (day, block,"
 				      " max_bytes) FROM STDIN (FORMAT binary)",
-			      d) ||
-	    copy_end(&cp, copy_blocks(&cp, &cur, 1, chg, nchg, day_prefix,
-				      &day_no))) {
-		goto out;
+			      d)) {
+		return -1;
 	}
-	rc = 0;
-out:
-	free(chg);
-	free(cur.v);
-	free(dr.had);
-	return rc;
+	return copy_end(&cp, copy_blocks(&cp, &f->cur, 1, f->chg, f->nchg,
+					 day_prefix, &day_no));
+}
+
+static void fold_free(struct fold *f)
+{
+	free(f->chg);
+	free(f->cur.v);
+	free(f->dr.had);
+	memset(f, 0, sizeof(*f));
 }
 
 /*
@@ -969,29 +1058,42 @@ static int cust_day_cmp(const void *a, const void *b)
 		      ((const struct cust_day *)b)->id);
 }
 
-static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
-		      const char *day, int32_t day_no, int carry,
-		      struct diag *d)
-{
-	unsigned char *state = xcalloc(reg->n ? reg->n : 1, 1); /* 1 sampled, 2 carried */
-	size_t *miss = NULL, nmiss = 0, ncd = 0;
-	struct cust_day *cd = NULL;
-	struct strindex cx = {NULL, 0};
-	struct copy cp;
-	int rc = -1;
+struct rday {
+	unsigned char *state; /* per registry mailbox: 1 sampled, 2 carried */
+	size_t *miss, nmiss;  /* existing, numbered, no value today */
+	struct cust_day *cd;  /* the customers' days, by customer */
+	size_t ncd;
+};
 
+/* Which mailboxes existing that day have a value (in memory). */
+static void rday_state(const struct registry *reg, const int64_t *today,
+		       struct rday *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->state = xcalloc(reg->n ? reg->n : 1, 1);
+	q->miss = xreallocarray(NULL, reg->n ? reg->n : 1, sizeof(*q->miss));
 	for (size_t i = 0; i < reg->n; i++) {
 		if (!reg->mb[i].exists) {
 			continue;
 		}
 		if (today[i] >= 0) {
-			state[i] = 1;
+			q->state[i] = 1;
 		} else if (reg->sid[i] >= 0) {
 			/* a number: it was stored before, maybe carried */
-			miss = xreallocarray(miss, nmiss + 1, sizeof(*miss));
-			miss[nmiss++] = i;
+			q->miss[q->nmiss++] = i;
 		}
 	}
+}
+
+/* The values of the missing ones carried from the days before. */
+static int rday_carry(PGconn *c, const struct registry *reg, int64_t *today,
+		      struct rday *q, int32_t day_no, int carry,
+		      struct diag *d)
+{
+	unsigned char *state = q->state;
+	size_t *miss = q->miss, nmiss = q->nmiss;
+	int rc = 0;
+
 	if (nmiss && carry > 0) {
 		/* The blocks holding them, over the carry_days days before,
 		 * in one COPY (built from numbers this code printed). */
@@ -999,7 +1101,7 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 		size_t nwant = 0, nb = 0;
 		struct byid val = {NULL, 0}, when = {NULL, 0};
 		struct day_read dr;
-		char *sql, *q;
+		char *sql, *at;
 
 		for (size_t k = 0; k < nmiss; k++) {
 			size_t b = (size_t)reg->sid[miss[k]] / STORAGE_BLOCK;
@@ -1015,7 +1117,7 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 			want[b] = 1;
 		}
 		sql = xmalloc(256 + 12 * nb);
-		q = sql + sprintf(sql, "COPY (SELECT day - date '2000-01-01',"
+		at = sql + sprintf(sql, "COPY (SELECT day - date '2000-01-01',"
 				       " block, max_bytes FROM storage_daily"
 				       " WHERE day >= date '2000-01-01' + %d"
 				       " AND day < date '2000-01-01' + %d"
@@ -1023,10 +1125,10 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 				  (int)(day_no - carry), (int)day_no);
 		for (size_t b = 0, k = 0; b < nwant; b++) {
 			if (want[b]) {
-				q += sprintf(q, k++ ? ",%zu" : "%zu", b);
+				at += sprintf(at, k++ ? ",%zu" : "%zu", b);
 			}
 		}
-		strcpy(q, ")) TO STDOUT (FORMAT binary)");
+		strcpy(at, ")) TO STDOUT (FORMAT binary)");
 		free(want);
 		memset(&dr, 0, sizeof(dr));
 		dr.v = &val;
@@ -1046,12 +1148,20 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 		}
 		free(val.v);
 		free(when.v);
-		if (rc) {
-			rc = -1;
-			goto out;
-		}
-		rc = -1;
 	}
+	return rc ? -1 : 0;
+}
+
+/* Each customer's day (in memory); -1 beyond 2^63-1 bytes. */
+static int rday_sums(const struct registry *reg, const int64_t *today,
+		     struct rday *q, const char *day, struct diag *d)
+{
+	const unsigned char *state = q->state;
+	struct strindex cx = {NULL, 0};
+	struct cust_day *cd;
+	size_t ncd = 0;
+	int rc = -1;
+
 	/* each customer's day, by customer (cd never NULL: one slot to
 	 * begin with) */
 	cd = xreallocarray(NULL, 1, sizeof(*cd));
@@ -1066,7 +1176,7 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 			continue;
 		}
 		/* the registry's rows come mostly customer by customer */
-		if (last != SIZE_MAX && strcmp(cd[last].id, m->customer) == 0) {
+		if (last != SIZE_MAX && (cd[last].id == m->customer || strcmp(cd[last].id, m->customer) == 0)) {
 			y = &cd[last];
 			goto found;
 		}
@@ -1103,19 +1213,35 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 		y->bytes += today[i];
 	}
 	qsort(cd, ncd, sizeof(*cd), cust_day_cmp);
+	rc = 0;
+out:
+	q->cd = cd;
+	q->ncd = ncd;
+	free(cx.slot);
+	return rc;
+}
+
+/* The customers' days replace the day's rows. */
+static int rday_write(PGconn *c, const struct rday *q, const char *day,
+		      int32_t day_no, int carry, struct diag *d)
+{
+	const struct cust_day *cd = q->cd;
+	size_t ncd = q->ncd;
+	struct copy cp;
+
 	{
 		const char *p[1] = {day};
 
 		if (db_cmd(c, d, "DELETE FROM storage_customer_daily"
 				 " WHERE day = $1::date", 1, p)) {
-			goto out;
+			return -1;
 		}
 	}
 	if (copy_begin_binary(&cp, c, "COPY storage_customer_daily (customer_id,"
 				      " day, storage_bytes, mailboxes, sampled,"
 				      " carried, gaps, carry_days)"
 				      " FROM STDIN (FORMAT binary)", d)) {
-		goto out;
+		return -1;
 	}
 	for (size_t i = 0; i < ncd; i++) {
 		copy_text(&cp, cd[i].id);
@@ -1130,13 +1256,15 @@ static int rollup_day(PGconn *c, const struct registry *reg, int64_t *today,
 			break;
 		}
 	}
-	rc = copy_end(&cp, 0);
-out:
-	free(state);
-	free(miss);
-	free(cd);
-	free(cx.slot);
-	return rc;
+	return copy_end(&cp, 0);
+}
+
+static void rday_free(struct rday *q)
+{
+	free(q->state);
+	free(q->miss);
+	free(q->cd);
+	memset(q, 0, sizeof(*q));
 }
 
 /*
@@ -1238,6 +1366,25 @@ void storage_abandon(PGconn *c, struct storage_tx *tx)
 	memset(tx, 0, sizeof(*tx));
 }
 
+/* The samples' COPY, in a thread of its own (storage_store_tx). */
+struct sender {
+	PGconn *c;
+	int64_t snapid, at_us;
+	const struct dq_snapshot *snap;
+	const struct byid *smp;
+	struct diag d;
+	int rc;
+};
+
+static void *sender_run(void *arg)
+{
+	struct sender *sd = arg;
+
+	sd->rc = samples_send(sd->c, sd->snapid, sd->at_us, sd->snap,
+			      sd->smp, &sd->d);
+	return NULL;
+}
+
 int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		     const char *taken_at, const struct dq_snapshot *snap,
 		     int carry_days, struct storage_result *res,
@@ -1250,9 +1397,13 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	char snapid[32], nsamples[32], nerrors[32], unatt[32];
 	long *match = NULL;
 	struct byid smp[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+	struct fold fold;
+	struct rday rd;
 	size_t n;
 
 	memset(res, 0, sizeof(*res));
+	memset(&fold, 0, sizeof(fold));
+	memset(&rd, 0, sizeof(rd));
 	if (!tx->open) {
 		diag_add(d, "storage: no transaction begun");
 		return -1;
@@ -1292,10 +1443,44 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		goto fail;
 	}
 	resolve(reg, snap, match, rows, &n, &res->unattributed);
-	if (name_new(c, reg, rows, n, d) ||
-	    store_samples(c, atoll(snapid), tx->at_us, snap, rows, n, smp,
-			  d)) {
+	if (name_new(c, reg, rows, n, d)) {
 		goto fail;
+	}
+	samples_by_id(snap, rows, n, smp);
+	today = xreallocarray(NULL, reg->n ? reg->n : 1, sizeof(*today));
+	/* The day's maxima read; then the samples go to the server in a
+	 * thread of their own (the connection is its alone meanwhile) while
+	 * this one folds them into the day and sums the customers' day, in
+	 * memory: the server's COPY and this work overlap. */
+	if (fold_read(c, tx->day, tx->day_no, &fold, d)) {
+		goto fail;
+	}
+	{
+		struct sender sd = {c, atoll(snapid), tx->at_us, snap, smp,
+				    DIAG_INIT, 0};
+		pthread_t t;
+		int threaded = pthread_create(&t, NULL, sender_run, &sd) == 0;
+		int sums = 0;
+
+		if (!threaded) {
+			sender_run(&sd);
+		}
+		fold_merge(&fold, &smp[0], reg, today);
+		rday_state(reg, today, &rd);
+		if (rd.nmiss == 0 || carry_days <= 0) {
+			sums = rday_sums(reg, today, &rd, tx->day, d) ? -1 : 1;
+		}
+		if (threaded) {
+			pthread_join(t, NULL);
+		}
+		diag_move(d, &sd.d);
+		if (sd.rc || sums < 0 ||
+		    (sums == 0 &&
+		     (rday_carry(c, reg, today, &rd, tx->day_no, carry_days,
+				 d) ||
+		      rday_sums(reg, today, &rd, tx->day, d)))) {
+			goto fail;
+		}
 	}
 	res->samples = (long long)n;
 	snprintf(unatt, sizeof(unatt), "%lld", res->unattributed);
@@ -1307,15 +1492,16 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 			goto fail;
 		}
 	}
-	today = xreallocarray(NULL, reg->n ? reg->n : 1, sizeof(*today));
 	/* The snapshot's day, rolled up at once, and the later days
 	 * already rolled up that it may carry into (rollup_after). */
-	if (fold_daily(c, tx->day, tx->day_no, &smp[0], reg, today, d) ||
-	    rollup_day(c, reg, today, tx->day, tx->day_no, carry_days, d) ||
+	if (fold_write(c, tx->day, tx->day_no, &fold, d) ||
+	    rday_write(c, &rd, tx->day, tx->day_no, carry_days, d) ||
 	    rollup_after(c, tx->day, tx->next, carry_days, d) ||
 	    db_commit(c, d)) {
 		goto fail;
 	}
+	fold_free(&fold);
+	rday_free(&rd);
 	free(rows);
 	free(match);
 	free(today);
@@ -1327,6 +1513,8 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	res->errors = (long long)snap->nerrors;
 	return 0;
 fail:
+	fold_free(&fold);
+	rday_free(&rd);
 	free(rows);
 	free(match);
 	free(today);

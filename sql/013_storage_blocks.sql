@@ -14,11 +14,12 @@
 -- (storage_samples, storage_mailbox_daily), and storage_mailbox_days()
 -- keeps its rules.
 
--- Every mailbox name the storage collector has stored a value for, as
--- it stored it (the registry's address when the sample was attributed,
--- the name as given when not), numbered from 0 in the order first seen.
--- A name keeps its number: a mailbox registered after its first samples
--- finds its days again, as the rows under its name did before.
+-- Every mailbox name the storage collector has met: the registry's
+-- addresses, and the names of samples the registry does not know, as
+-- given; numbered from 0 in the order first met.  A name keeps its
+-- number: a mailbox registered after its first samples, or deleted from
+-- the registry and created again, finds its days again, as the rows
+-- under its name did before.
 CREATE TABLE storage_names (
     id   integer PRIMARY KEY CHECK (id >= 0),
     name text NOT NULL UNIQUE

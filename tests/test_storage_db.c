@@ -497,6 +497,125 @@ static void test_backdated_snapshot(void **state)
 	free(v);
 }
 
+/* The rows "mK@many.example KiB" for K in [0, n) with step, the value
+ * of K given by f. */
+static char *many_rows(int n, int step, long (*f)(int))
+{
+	size_t cap = (size_t)n * 48 + 64, len = 0;
+	char *out = xmalloc(cap);
+
+	out[0] = '\0';
+	for (int k = 0; k < n; k += step) {
+		len += (size_t)snprintf(out + len, cap - len,
+					"m%d@many.example %ld\n", k, f(k));
+	}
+	return out;
+}
+
+static long many_a(int k) { return 10 + k; }
+static long many_b(int k) { return k % 3 == 0 ? 20000 + k : 5; }
+static long many_c(int k) { return 7 * k + 1; }
+
+static void ingest_src(const char *source, const char *at, const char *rows)
+{
+	char *snap = snapshot(rows);
+	char *path = xstrdup(test_write_file("snap.tab", snap));
+	char *err;
+	int rc = test_run(NULL, NULL, &err, "collect", "dovecot", "--source",
+			  source, "--at", at, path, NULL);
+
+	if (rc != 0) {
+		fprintf(stderr, "%s", err);
+	}
+	assert_int_equal(rc, 0);
+	free(err);
+	free(snap);
+	free(path);
+}
+
+/*
+ * Mailboxes over several blocks of numbers (3,000: blocks of 1,024): two
+ * sources on one day (the larger value stays, block by block), a day
+ * with half of them (the rest carried from the blocks of the day
+ * before), a mailbox deleted from the registry and created again (it
+ * finds its number, so its days, again) and a name unknown to the
+ * registry that is registered later.
+ */
+static void test_many_blocks(void **state)
+{
+	(void)state;
+	char *rows, *v, *extra;
+
+	testdb_exec(db,
+		"INSERT INTO customers (id, name, kind, address_line1, city,"
+		" country, billing_email) VALUES ('C-3', 'Many', 'individual',"
+		" '3 rue C', 'Nantes', 'FR', 'c@many.example');"
+		"INSERT INTO domains VALUES ('many.example', 'C-3');"
+		"INSERT INTO mailboxes (address, login, domain, customer_id)"
+		" SELECT 'm' || k || '@many.example', 'm' || k || '@many.example',"
+		" 'many.example', 'C-3' FROM generate_series(0, 2999) k");
+	rows = many_rows(3000, 1, many_a);
+	ingest_src("mx1", "2026-12-10T06:00:00Z", rows);
+	free(rows);
+	v = testdb_value(db, "SELECT count(*) || '/' || sum(bytes)"
+			     " FROM storage_samples s JOIN storage_snapshots x"
+			     " ON x.id = s.snapshot_id WHERE x.source = 'mx1'"
+			     " AND x.taken_at = '2026-12-10T06:00:00Z'");
+	/* sum over k of (10 + k) KiB */
+	assert_string_equal(v, "3000/4637184000");
+	free(v);
+	v = testdb_value(db, "SELECT count(*) FROM storage_sample_blocks b"
+			     " JOIN storage_snapshots x ON x.id = b.snapshot_id"
+			     " WHERE x.source = 'mx1'"
+			     " AND x.taken_at = '2026-12-10T06:00:00Z'");
+	assert_true(atoi(v) >= 3); /* at least three blocks */
+	free(v);
+	rows = many_rows(3000, 1, many_b);
+	ingest_src("mx2", "2026-12-10T18:00:00Z", rows);
+	free(rows);
+	expect_day("m3@many.example", "2026-12-10", "20483072/sampled");
+	expect_day("m4@many.example", "2026-12-10", "14336/sampled");
+	expect_day("m2999@many.example", "2026-12-10", "3081216/sampled");
+	day_agrees("2026-12-10");
+	/* half of them the next day */
+	rows = many_rows(3000, 2, many_c);
+	ingest_src("mx1", "2026-12-11T06:00:00Z", rows);
+	free(rows);
+	expect_day("m2000@many.example", "2026-12-11", "14337024/sampled");
+	expect_day("m2001@many.example", "2026-12-11", "22529024/carried");
+	day_agrees("2026-12-11");
+	/* m7 deleted and created again; an unknown name seen */
+	testdb_exec(db, "DELETE FROM mailboxes WHERE address = 'm7@many.example';"
+			"INSERT INTO mailboxes (address, login, domain, customer_id)"
+			" VALUES ('m7@many.example', 'm7@many.example',"
+			" 'many.example', 'C-3')");
+	rows = many_rows(3000, 2, many_c);
+	extra = xasprintf("%slate@many.example 50\n", rows);
+	ingest_src("mx1", "2026-12-12T06:00:00Z", extra);
+	free(rows);
+	free(extra);
+	expect_day("m7@many.example", "2026-12-12", "17408/carried");
+	day_agrees("2026-12-12");
+	v = testdb_value(db, "SELECT storage_id IS NOT NULL FROM mailboxes"
+			     " WHERE address = 'm7@many.example'");
+	assert_string_equal(v, "t");
+	free(v);
+	testdb_exec(db, "INSERT INTO mailboxes (address, login, domain, customer_id)"
+			" VALUES ('late@many.example', 'late@many.example',"
+			" 'many.example', 'C-3')");
+	expect_day("late@many.example", "2026-12-12", "51200/sampled");
+	rows = many_rows(3000, 2, many_c);
+	ingest_src("mx1", "2026-12-13T06:00:00Z", rows);
+	free(rows);
+	expect_day("late@many.example", "2026-12-13", "51200/carried");
+	day_agrees("2026-12-13");
+	v = testdb_value(db, "SELECT mailboxes || '/' || sampled || '/' || carried"
+			     " || '/' || gaps FROM storage_customer_daily"
+			     " WHERE customer_id = 'C-3' AND day = '2026-12-13'");
+	assert_string_equal(v, "3001/1500/1501/0");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_rollup_agrees_with_definition),
 		cmocka_unit_test(test_snapshot_rolls_up_its_day),
 		cmocka_unit_test(test_backdated_snapshot),
+		cmocka_unit_test(test_many_blocks),
 	};
 
 	return cmocka_run_group_tests_name("storage_db", tests, setup, teardown);
