@@ -113,10 +113,8 @@ typedef const char *(*strindex_key)(const void *ctx, uint32_t e,
 				    size_t *len);
 
 /* Entry v under the key s (n bytes). */
-static void strindex_put(struct strindex *x, const char *s, size_t n,
-			 uint32_t v)
+static void strindex_put_h(struct strindex *x, uint64_t h, uint32_t v)
 {
-	uint64_t h = name_hash(s, n);
 	size_t i = h & x->mask;
 
 	while (x->slot[i]) {
@@ -125,15 +123,20 @@ static void strindex_put(struct strindex *x, const char *s, size_t n,
 	x->slot[i] = SLOT_TAG(h) << 32 | ((uint64_t)v + 1);
 }
 
+static void strindex_put(struct strindex *x, const char *s, size_t n,
+			 uint32_t v)
+{
+	strindex_put_h(x, name_hash(s, n), v);
+}
+
 /*
  * The entry whose key (key(ctx, e)) is s, or -1; with free_slot, the
  * slot where s would go when it is missing (for strindex_set).
  */
-static long strindex_find(const struct strindex *x, const char *s,
-			  size_t n, strindex_key key, const void *ctx,
-			  size_t *free_slot)
+static long strindex_find_h(const struct strindex *x, uint64_t h,
+			    const char *s, size_t n, strindex_key key,
+			    const void *ctx, size_t *free_slot)
 {
-	uint64_t h = name_hash(s, n);
 	size_t i;
 
 	for (i = h & x->mask; x->slot[i]; i = (i + 1) & x->mask) {
@@ -153,6 +156,20 @@ static long strindex_find(const struct strindex *x, const char *s,
 		*free_slot = i;
 	}
 	return -1;
+}
+
+static long strindex_find(const struct strindex *x, const char *s,
+			  size_t n, strindex_key key, const void *ctx,
+			  size_t *free_slot)
+{
+	return strindex_find_h(x, name_hash(s, n), s, n, key, ctx, free_slot);
+}
+
+/* Ask for the slot of hash h to be in the cache (a batch of look-ups
+ * then waits for memory once, not once each). */
+static void strindex_prefetch(const struct strindex *x, uint64_t h)
+{
+	__builtin_prefetch(&x->slot[h & x->mask]);
 }
 
 /* Entry v under s in the slot strindex_find gave for it. */
@@ -177,7 +194,20 @@ struct registry {
 	struct arena strings;
 	int32_t *sid;		/* sid[i]: mailbox i's number (its storage_id,
 				 * sql/013), -1: none yet */
+	uint64_t pend_h[16];	/* by_addr entries still to put (reg_row) */
+	uint32_t npend;
 };
+
+/* The entries reg_row left to put: their slots were asked for as their
+ * rows came, so that these writes find them in the cache. */
+static void reg_put_pending(struct registry *r)
+{
+	for (uint32_t k = 0; k < r->npend; k++) {
+		strindex_put_h(&r->by_addr, r->pend_h[k],
+			       (uint32_t)(r->n - r->npend + k));
+	}
+	r->npend = 0;
+}
 
 static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 		   struct diag *d)
@@ -214,8 +244,10 @@ static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 	}
 	m->clen = (uint32_t)len[2];
 	m->exists = f[3][0] != 0;
-	/* Indexed as it arrives, while the server sends the next rows. */
+	/* Indexed as it arrives, while the server sends the next rows,
+	 * sixteen at a time. */
 	if (2 * (r->n + 1) > r->by_addr.mask + 1) {
+		reg_put_pending(r);
 		free(r->by_addr.slot);
 		strindex_init(&r->by_addr, 2 * (r->n + 1));
 		for (size_t i = 0; i < r->n; i++) {
@@ -223,8 +255,13 @@ static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 				     r->mb[i].alen, (uint32_t)i);
 		}
 	}
-	strindex_put(&r->by_addr, m->address, m->alen, (uint32_t)r->n);
+	r->pend_h[r->npend] = name_hash(m->address, m->alen);
+	strindex_prefetch(&r->by_addr, r->pend_h[r->npend]);
+	r->npend++;
 	r->n++;
+	if (r->npend == 16) {
+		reg_put_pending(r);
+	}
 	return 0;
 }
 
@@ -284,6 +321,7 @@ static int reg_load(PGconn *c, struct registry *r, struct diag *d)
 			reg_row, r, d)) {
 		return -1;
 	}
+	reg_put_pending(r);
 	return 0;
 }
 
@@ -437,32 +475,58 @@ struct resolve_part {
 	size_t from, to;
 };
 
+#define RESOLVE_BATCH 16
+
 static void *resolve_part(void *arg)
 {
 	const struct resolve_part *p = arg;
-	size_t cap = 256;
+	const struct strindex *x = &p->r->by_addr;
+	size_t cap = 4096;
 	char *low = xmalloc(cap);
 
-	for (size_t i = p->from; i < p->to; i++) {
-		const char *name = p->snap->s[i].mailbox;
-		size_t len;
+	for (size_t i = p->from; i < p->to;) {
+		size_t at[RESOLVE_BATCH], len[RESOLVE_BATCH], off = 0;
+		size_t which[RESOLVE_BATCH];
+		uint64_t h[RESOLVE_BATCH];
+		int nb = 0;
 
-		if (p->match[i] != MATCH_LATER) {
-			continue;
-		}
-		len = strlen(name);
-		if (len + 1 > cap) {
-			cap = 2 * (len + 1);
-			low = xreallocarray(low, cap, 1);
-		}
-		for (size_t k = 0; k < len; k++) {
-			unsigned char ch = (unsigned char)name[k];
+		/* a batch: lowered names, their hashes, their slots asked
+		 * for; then the look-ups */
+		for (; i < p->to && nb < RESOLVE_BATCH; i++) {
+			const char *name = p->snap->s[i].mailbox;
+			size_t n;
 
-			low[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			if (p->match[i] != MATCH_LATER) {
+				continue;
+			}
+			n = strlen(name);
+			while (off + n > cap) {
+				cap *= 2;
+				low = xreallocarray(low, cap, 1);
+			}
+			for (size_t k = 0; k < n; k++) {
+				unsigned char ch = (unsigned char)name[k];
+
+				low[off + k] =
+					(char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			}
+			which[nb] = i;
+			at[nb] = off;
+			len[nb] = n;
+			h[nb] = name_hash(low + off, n);
+			if (p->r->n) {
+				strindex_prefetch(x, h[nb]);
+			}
+			off += n;
+			nb++;
 		}
-		p->match[i] = reg_find(p->r, 1, low, len);
-		if (p->match[i] < 0) {
-			p->match[i] = MATCH_LOGIN;
+		for (int k = 0; k < nb; k++) {
+			long m = p->r->n ? strindex_find_h(x, h[k], low + at[k],
+							   len[k], mb_address,
+							   p->r, NULL)
+					 : -1;
+
+			p->match[which[k]] = m >= 0 ? m : MATCH_LOGIN;
 		}
 	}
 	free(low);
