@@ -1586,7 +1586,8 @@ _Static_assert(sizeof(str_field) / sizeof(str_field[0]) == 20,
 	X(format) X(kind) X(bad) X(truncated) X(daemon) X(daemon_inferred)  \
 	X(qid_long) X(status) X(via) X(notify) X(stage) X(milter)           \
 	X(time_deferred)
-#define X(f) +1
+/* "+1" per field, summed: no parentheses can go around it */
+#define X(f) +1 /* NOLINT(bugprone-macro-parentheses) */
 enum { N_SMALL = 0 PACKED_SMALL };
 #undef X
 
