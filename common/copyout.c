@@ -51,6 +51,51 @@ int copyout_int(const char *f, int len, int64_t *v)
 	return 1;
 }
 
+int copyout_query(PGconn *c, const char *sql, int n,
+		  const char *const *params, copyout_row_fn *fn, void *ctx,
+		  struct diag *d)
+{
+	PGresult *r;
+	int bad = 0;
+
+	if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 1) ||
+	    !PQsetSingleRowMode(c)) {
+		diag_add(d, "database: %s", PQerrorMessage(c));
+		while ((r = PQgetResult(c)) != NULL) {
+			PQclear(r);
+		}
+		return -1;
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_SINGLE_TUPLE && !bad) {
+			const char *f[COPYOUT_MAX_FIELDS];
+			int len[COPYOUT_MAX_FIELDS], nf = PQnfields(r);
+
+			if (nf > COPYOUT_MAX_FIELDS) {
+				diag_add(d, "database: %d fields, more than %d",
+					 nf, COPYOUT_MAX_FIELDS);
+				bad = 1;
+			}
+			for (int i = 0; i < nf && !bad; i++) {
+				f[i] = PQgetvalue(r, 0, i);
+				len[i] = PQgetisnull(r, 0, i) ? -1
+							       : PQgetlength(r, 0, i);
+			}
+			if (!bad && fn(ctx, nf, f, len, d)) {
+				bad = 1;
+			}
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK &&
+			   !bad) {
+			diag_add(d, "database: %s", PQresultErrorMessage(r));
+			bad = 1;
+		}
+		PQclear(r);
+	}
+	return bad ? -1 : 0;
+}
+
 int copyout_int8_array(const char *f, int len, int32_t *lbound, size_t *n,
 		       void (*fn)(void *ctx, int64_t sub, int64_t v),
 		       void *ctx)

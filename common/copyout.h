@@ -32,6 +32,16 @@ typedef int copyout_row_fn(void *ctx, int n, const char *const *f,
 int copyout_run(PGconn *c, const char *sql, copyout_row_fn *fn, void *ctx,
 		struct diag *d);
 
+/*
+ * The same rows from a query with $n parameters (params[0..n), text), in
+ * binary form one at a time (libpq's single-row mode): for what a COPY
+ * cannot take, parameters.  0, or -1 with a message in d (the connection
+ * is left ready for the next statement).
+ */
+int copyout_query(PGconn *c, const char *sql, int n,
+		  const char *const *params, copyout_row_fn *fn, void *ctx,
+		  struct diag *d);
+
 /* A binary integer field (int2, int4 or int8, big-endian) into *v: 1,
  * or 0 when len is not 2, 4 or 8. */
 int copyout_int(const char *f, int len, int64_t *v);

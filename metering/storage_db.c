@@ -990,11 +990,10 @@ struct fold {
 	size_t nchg, ndel;
 };
 
-static int fold_read(PGconn *c, const char *day, int32_t day_no,
-		     struct fold *f, struct diag *d)
+static int fold_read(PGconn *c, const char *day, struct fold *f,
+		     struct diag *d)
 {
 	const char *p[1] = {day};
-	char sql[256];
 
 	memset(f, 0, sizeof(*f));
 	f->dr.v = &f->cur;
@@ -1003,13 +1002,9 @@ static int fold_read(PGconn *c, const char *day, int32_t day_no,
 			 " $1::date - date '2000-01-01')", 1, p)) {
 		return -1;
 	}
-	/* COPY takes no parameters: the day goes in as the number it is
-	 * (an integer: nothing to quote), a constant the planner sees. */
-	snprintf(sql, sizeof(sql),
-		 "COPY (SELECT block, max_bytes FROM storage_daily WHERE day ="
-		 " date '2000-01-01' + %d) TO STDOUT (FORMAT binary)",
-		 (int)day_no);
-	return copyout_run(c, sql, day_row, &f->dr, d);
+	return copyout_query(c, "SELECT block, max_bytes FROM storage_daily"
+				" WHERE day = $1::date", 1, p, day_row, &f->dr,
+			     d);
 }
 
 static void fold_merge(struct fold *f, const struct byid *smp,
@@ -1151,7 +1146,7 @@ static void rday_state(const struct registry *reg, const int64_t *today,
 
 /* The values of the missing ones carried from the days before. */
 static int rday_carry(PGconn *c, const struct registry *reg, int64_t *today,
-		      struct rday *q, int32_t day_no, int carry,
+		      struct rday *q, const char *day, int carry,
 		      struct diag *d)
 {
 	unsigned char *state = q->state;
@@ -1160,12 +1155,13 @@ static int rday_carry(PGconn *c, const struct registry *reg, int64_t *today,
 
 	if (nmiss && carry > 0) {
 		/* The blocks holding them, over the carry_days days before,
-		 * in one COPY (built from numbers this code printed). */
+		 * in one query. */
 		unsigned char *want = NULL;
+		int32_t *blocks;
 		size_t nwant = 0, nb = 0;
 		struct byid val = {NULL, 0}, when = {NULL, 0};
 		struct day_read dr;
-		char *sql, *at;
+		char carrys[16], *arr;
 
 		for (size_t k = 0; k < nmiss; k++) {
 			size_t b = (size_t)reg->sid[miss[k]] / STORAGE_BLOCK;
@@ -1180,25 +1176,28 @@ static int rday_carry(PGconn *c, const struct registry *reg, int64_t *today,
 			nb += !want[b];
 			want[b] = 1;
 		}
-		sql = xmalloc(256 + 12 * nb);
-		at = sql + sprintf(sql, "COPY (SELECT day - date '2000-01-01',"
-				       " block, max_bytes FROM storage_daily"
-				       " WHERE day >= date '2000-01-01' + %d"
-				       " AND day < date '2000-01-01' + %d"
-				       " AND block IN (",
-				  (int)(day_no - carry), (int)day_no);
+		blocks = xreallocarray(NULL, nb, sizeof(*blocks));
 		for (size_t b = 0, k = 0; b < nwant; b++) {
 			if (want[b]) {
-				at += sprintf(at, k++ ? ",%zu" : "%zu", b);
+				blocks[k++] = (int32_t)b;
 			}
 		}
-		strcpy(at, ")) TO STDOUT (FORMAT binary)");
+		arr = int_array(blocks, nb);
+		free(blocks);
 		free(want);
+		snprintf(carrys, sizeof(carrys), "%d", carry);
+		const char *p[3] = {day, carrys, arr};
+
 		memset(&dr, 0, sizeof(dr));
 		dr.v = &val;
 		dr.when = &when;
-		rc = copyout_run(c, sql, day_row, &dr, d);
-		free(sql);
+		rc = copyout_query(c, "SELECT day - date '2000-01-01', block,"
+				      " max_bytes FROM storage_daily"
+				      " WHERE day >= $1::date - $2::int"
+				      " AND day < $1::date"
+				      " AND block = ANY($3::int[])",
+				   3, p, day_row, &dr, d);
+		free(arr);
 		free(dr.had);
 		if (rc == 0) {
 			for (size_t k = 0; k < nmiss; k++) {
@@ -1516,7 +1515,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	 * thread of their own (the connection is its alone meanwhile) while
 	 * this one folds them into the day and sums the customers' day, in
 	 * memory: the server's COPY and this work overlap. */
-	if (fold_read(c, tx->day, tx->day_no, &fold, d)) {
+	if (fold_read(c, tx->day, &fold, d)) {
 		goto fail;
 	}
 	{
@@ -1540,7 +1539,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		diag_move(d, &sd.d);
 		if (sd.rc || sums < 0 ||
 		    (sums == 0 &&
-		     (rday_carry(c, reg, today, &rd, tx->day_no, carry_days,
+		     (rday_carry(c, reg, today, &rd, tx->day, carry_days,
 				 d) ||
 		      rday_sums(reg, today, &rd, tx->day, d)))) {
 			goto fail;
@@ -1784,21 +1783,11 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 			st.of_id[id] = (int32_t)i;
 		}
 	}
-	{
-		/* COPY takes no parameters: the window's days go in as the
-		 * numbers they are (printed here: nothing to quote). */
-		char sql[256];
-
-		snprintf(sql, sizeof(sql),
-			 "COPY (SELECT day - date '2000-01-01', block,"
-			 " max_bytes FROM storage_daily"
-			 " WHERE day >= date '2000-01-01' + %d"
-			 " AND day < date '2000-01-01' + %d)"
-			 " TO STDOUT (FORMAT binary)",
-			 (int)(st.day0 - carry_days), (int)(st.day0 + ndays));
-		if (st.nid && copyout_run(c, sql, rl_row, &st, d)) {
-			goto out;
-		}
+	if (st.nid &&
+	    copyout_query(c, "SELECT day - date '2000-01-01', block, max_bytes"
+			     " FROM storage_daily WHERE day >= $1::date - $3::int"
+			     " AND day < $2::date", 3, p, rl_row, &st, d)) {
+		goto out;
 	}
 	/* Group the samples by mailbox (counting sort), then by day. */
 	for (size_t i = 0; i < st.ns; i++) {
