@@ -339,7 +339,6 @@ static void reg_free(struct registry *r)
  * its number (storage_names, -1: not numbered yet). */
 struct srow {
 	const char *mbx;
-	int64_t bytes;
 	uint32_t len;
 	uint32_t sample; /* index in the snapshot */
 	int32_t reg;	 /* the registry's mailbox, -1: unattributed */
@@ -561,7 +560,6 @@ static void resolve(struct registry *r, const struct dq_snapshot *snap,
 		}
 		w = &rows[(*n)++];
 		w->sample = (uint32_t)i;
-		w->bytes = s->bytes;
 		w->len = (uint32_t)strlen(s->mailbox);
 		if (match[i] == MATCH_LOGIN) {
 			match[i] = reg_find(r, 0, s->mailbox, w->len);
@@ -1609,8 +1607,6 @@ fail:
  */
 
 struct rl_mailbox {
-	const char *address; /* in the registry's PGresult */
-	int len;
 	int cust;	     /* index in the customers' order */
 	int lo, hi;	     /* existing days [lo, hi), 0 <= lo < hi <= ndays */
 	uint32_t first;	     /* its samples: perm[first .. first + n) */
@@ -1753,8 +1749,6 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 	for (size_t i = 0; i < st.nmb; i++) {
 		struct rl_mailbox *m = &st.mb[i];
 
-		m->address = PQgetvalue(rm, (int)i, 0);
-		m->len = PQgetlength(rm, (int)i, 0);
 		m->cust = i > 0 && strcmp(PQgetvalue(rm, (int)i, 1),
 					  PQgetvalue(rm, (int)i - 1, 1)) == 0
 				  ? st.mb[i - 1].cust

@@ -4,7 +4,7 @@
  *
  * A snapshot is stored in one transaction, all or nothing, identified by
  * (source, taken_at): storing the same one again changes nothing.  The
- * same transaction keeps storage_mailbox_daily (the largest sample of each
+ * same transaction keeps storage_daily (the largest sample of each
  * mailbox and billing day) up to date and rolls up the snapshot's day.
  *
  * The rollup (storage_rollup) writes storage_customer_daily for every day
