@@ -284,8 +284,9 @@ static const char sql_out_one[] =
 static const char sql_sto_one[] =
 	"DECLARE rate_db_rows NO SCROLL CURSOR FOR"
 	" SELECT customer_id, day - $1::date AS d, storage_bytes, gaps"
-	" FROM storage_customer_daily"
-	" WHERE day >= $1::date AND day <= $2::date AND customer_id = $3";
+	" FROM storage_customer_daily WHERE customer_id = $3"
+	" AND day = ANY (ARRAY(SELECT generate_series($1::date, $2::date,"
+	" interval '1 day')::date))";
 
 static int is_date(const char *s)
 {
@@ -681,8 +682,9 @@ int rate_db_month_load(PGconn *c, const char *customer, int y, int m,
 		" LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ',"
 		"  extract(day FROM day)::int, storage_bytes, gaps), ' ')"
 		"  AS days FROM storage_customer_daily w"
-		"  WHERE w.customer_id = c.id"
-		"  AND day >= $1::date AND day <= $3::date) x ON true"
+		"  WHERE w.customer_id = c.id AND day = ANY (ARRAY("
+		"  SELECT generate_series($1::date, $3::date,"
+		"  interval '1 day')::date))) x ON true"
 		" LEFT JOIN subscriptions s ON s.customer_id = c.id"
 		"  AND s.start_date < $2::date"
 		"  AND (s.end_date IS NULL OR s.end_date > $1::date)"
