@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/xalloc.h"
@@ -354,33 +353,6 @@ static int kib(struct ctx *c, const char *loc, const char *field,
 
 /* ---- samples, by user name --------------------------------------------- */
 
-/*
- * The name table is probed at random and the samples grow to a hundred
- * MiB for a million mailboxes: on 4 KiB pages, page faults and TLB
- * misses took half the parse time (measured in a VM).  Ask for
- * transparent huge pages on the large arrays; a hint only, whose
- * failure changes nothing (systems where THP is off or `always`).
- */
-static void huge_hint(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-	long pg;
-	uintptr_t a, e;
-
-	if (n < ((size_t)2 << 20) || (pg = sysconf(_SC_PAGESIZE)) <= 0) {
-		return;
-	}
-	a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-	e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
-	if (e > a) {
-		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-	}
-#else
-	(void)p;
-	(void)n;
-#endif
-}
-
 /* A word at a time (names are ~25 bytes): the table is probed once or
  * twice per input row. */
 static uint64_t hash(const char *p, size_t n)
@@ -403,7 +375,6 @@ static void tab_grow(struct ctx *c)
 	size_t cap = c->tabcap ? 2 * c->tabcap : 128;
 	struct slot *t = xcalloc(cap, sizeof(*t));
 
-	huge_hint(t, cap * sizeof(*t));
 
 	for (size_t k = 0; k < c->tabcap; k++) {
 		size_t h;
@@ -433,7 +404,6 @@ static char *name_dup(struct ctx *c, struct str s)
 		size_t cap = s.n + 1 > want ? s.n + 1 : want;
 
 		b = xmalloc(sizeof(*b) + cap);
-		huge_hint(b, sizeof(*b) + cap);
 		b->next = c->names;
 		b->used = 0;
 		b->cap = cap;
@@ -498,8 +468,6 @@ static size_t sample_of(struct ctx *c, struct str user, size_t line,
 		c->cap = c->cap ? 2 * c->cap : 64;
 		c->s = xreallocarray(c->s, c->cap, sizeof(*c->s));
 		c->u = xreallocarray(c->u, c->cap, sizeof(*c->u));
-		huge_hint(c->s, c->cap * sizeof(*c->s));
-		huge_hint(c->u, c->cap * sizeof(*c->u));
 	}
 	i = c->n++;
 	c->tab[h & (c->tabcap - 1)] = (struct slot){hv, i + 1};
@@ -1571,13 +1539,10 @@ int dq_parse(const char *name, const char *buf, size_t len,
 	c.first_block = len + 64 < NBLOCK_SIZE ? len + 64 : NBLOCK_SIZE;
 	c.s = xreallocarray(NULL, c.cap, sizeof(*c.s));
 	c.u = xreallocarray(NULL, c.cap, sizeof(*c.u));
-	huge_hint(c.s, c.cap * sizeof(*c.s));
-	huge_hint(c.u, c.cap * sizeof(*c.u));
 	while (c.tabcap < 2 * c.cap) {
 		c.tabcap = c.tabcap ? 2 * c.tabcap : 128;
 	}
 	c.tab = xcalloc(c.tabcap, sizeof(*c.tab));
-	huge_hint(c.tab, c.tabcap * sizeof(*c.tab));
 	parse_any(&c, buf, len);
 	if (!c.nerr) {
 		finish(&c);

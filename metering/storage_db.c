@@ -43,8 +43,9 @@ static uint64_t name_hash(const char *s, size_t n)
 }
 
 /*
- * Strings that live as long as the store: carved from blocks of 1 MiB
- * (a million names are a million small strings, freed at once).
+ * Strings that live as long as the store: carved from blocks of 4 MiB
+ * (a million names are a million small strings, freed at once; blocks
+ * that large get huge pages, xalloc.h).
  */
 struct arena {
 	char **block;
@@ -58,7 +59,7 @@ static const char *arena_dup(struct arena *a, const char *s, size_t n)
 	char *p;
 
 	if (a->left < n + 1) {
-		size_t sz = n + 1 > (1u << 20) ? n + 1 : (1u << 20);
+		size_t sz = n + 1 > (4u << 20) ? n + 1 : (4u << 20);
 
 		a->block = xreallocarray(a->block, a->nblock + 1,
 					 sizeof(*a->block));
