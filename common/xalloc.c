@@ -84,7 +84,12 @@ void *xreallocarray(void *p, size_t n, size_t size)
 	if (!q) {
 		oom();
 	}
-	huge_hint(q, n * size); /* no overflow: reallocarray checked */
+	/* A block grown where it was keeps its hint (a mapping grown by
+	 * mremap keeps its flags): asked again only for a new one, since
+	 * blocks grown by small steps would make a system call each. */
+	if (q != p) {
+		huge_hint(q, n * size); /* no overflow: reallocarray checked */
+	}
 	return q;
 }
 

@@ -748,11 +748,12 @@ out:
 
 /*
  * Values by mailbox number, -1 for none: v[0..n), grown on demand (the
- * numbers of a store are dense, from 0).
+ * numbers of a store are dense, from 0), by doubling: a day's blocks
+ * read in order grow it a value at a time.
  */
 struct byid {
 	int64_t *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static void byid_grow(struct byid *b, size_t n)
@@ -760,7 +761,10 @@ static void byid_grow(struct byid *b, size_t n)
 	if (n <= b->n) {
 		return;
 	}
-	b->v = xreallocarray(b->v, n, sizeof(*b->v));
+	if (n > b->cap) {
+		b->cap = n > 2 * b->cap ? n : 2 * b->cap;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+	}
 	for (size_t i = b->n; i < n; i++) {
 		b->v[i] = -1;
 	}
@@ -1158,7 +1162,7 @@ static int rday_carry(PGconn *c, const struct registry *reg, int64_t *today,
 		unsigned char *want = NULL;
 		int32_t *blocks;
 		size_t nwant = 0, nb = 0;
-		struct byid val = {NULL, 0}, when = {NULL, 0};
+		struct byid val = {NULL, 0, 0}, when = {NULL, 0, 0};
 		struct day_read dr;
 		char carrys[16], *arr;
 
@@ -1458,7 +1462,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	PGresult *r;
 	char snapid[32], nsamples[32], nerrors[32], unatt[32];
 	long *match = NULL;
-	struct byid smp[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+	struct byid smp[3] = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
 	struct fold fold;
 	struct rday rd;
 	size_t n;
