@@ -38,6 +38,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/strhash.h"
 #include "common/xalloc.h"
 
 #define MAX_ERRORS 30
@@ -353,21 +354,10 @@ static int kib(struct ctx *c, const char *loc, const char *field,
 
 /* ---- samples, by user name --------------------------------------------- */
 
-/* A word at a time (names are ~25 bytes): the table is probed once or
- * twice per input row. */
+/* The table is probed once or twice per input row (strhash.h). */
 static uint64_t hash(const char *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
-
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 31;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x94d049bb133111ebULL;
-	return h ^ (h >> 29);
+	return strhash(p, n);
 }
 
 static void tab_grow(struct ctx *c)
