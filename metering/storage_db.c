@@ -1048,12 +1048,25 @@ static void fold_merge(struct fold *f, const struct byid *smp,
 }
 
 static int fold_write(PGconn *c, const char *day, int32_t day_no,
+		      const char *snapid, const char *taken_at,
 		      struct fold *f, struct diag *d)
 {
 	struct copy cp;
 
 	if (f->nchg == 0) {
 		return 0;
+	}
+	if (f->dr.nhad == 0) {
+		/* The day's first snapshot: its maxima are its samples, block
+		 * for block (the same arrays over the same spans), copied by
+		 * the server rather than sent and parsed again. */
+		const char *p[3] = {day, snapid, taken_at};
+
+		return db_cmd(c, d, "INSERT INTO storage_daily (day, block,"
+				    " max_bytes) SELECT $1::date, block, bytes"
+				    " FROM storage_sample_blocks"
+				    " WHERE snapshot_id = $2"
+				    " AND sampled_at = $3::timestamptz", 3, p);
 	}
 	if (f->ndel) {
 		int32_t *del = xreallocarray(NULL, f->ndel, sizeof(*del));
@@ -1608,7 +1621,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	}
 	/* The snapshot's day, rolled up at once, and the later days
 	 * already rolled up that it may carry into (rollup_after). */
-	if (fold_write(c, tx->day, tx->day_no, &fold, d) ||
+	if (fold_write(c, tx->day, tx->day_no, snapid, taken_at, &fold, d) ||
 	    rday_write(c, &rd, tx->day, tx->day_no, carry_days, d) ||
 	    rollup_after(c, tx->day, tx->next, carry_days, d) ||
 	    db_commit(c, d)) {
