@@ -5,13 +5,15 @@
  * tables.  The registry comes out in one binary COPY (in a thread, while
  * the snapshot is parsed), with each mailbox's number (sql/013), and
  * attributes each sample: by address, else by SASL login; the registry's
- * address becomes the mailbox name.  Names seen for the first time are
- * numbered (name_new).  The samples then go to the server as arrays, a
- * row per block of 1,024 numbers, in one COPY sent by a thread of its
- * own, while this thread folds them into the day's maxima (read just
- * before, a row of arrays per block too) and sums the customers' day;
- * the blocks of maxima that change go back, and the customers' day
- * replaces the day's rows.  All of it in one transaction, with the
+ * address becomes the mailbox name.  Meanwhile a thread reads the day's
+ * maxima (a row of arrays per block of 1,024 numbers) and deletes the
+ * customers' rows of the day (store_prepare).  Names seen for the first
+ * time are numbered (name_new).  The samples then go to the server as
+ * arrays, a row per block, in one COPY sent by a thread of its own,
+ * while this thread folds them into the day's maxima and sums the
+ * customers' day; the blocks of maxima that change go back (for a day's
+ * first snapshot the server copies its sample blocks), and the
+ * customers' day is copied in.  All of it in one transaction, with the
  * snapshot row whose UNIQUE (source, taken_at) makes a second ingestion a
  * no-op: a concurrent duplicate fails on the constraint and rolls back
  * whole.  Writers of one billing day's maxima take a lock of that day, so
@@ -669,11 +671,10 @@ static int name_new(PGconn *c, struct registry *reg, struct srow *rows,
 {
 	struct pending pd;
 	struct copy cp;
-	size_t most = 0;
+	size_t most = names_missing(reg, rows, n);
 	int rc = -1;
 
 	memset(&pd, 0, sizeof(pd));
-	most = names_missing(reg, rows, n);
 	if (most == 0) {
 		return 0;
 	}
@@ -1304,15 +1305,15 @@ out:
 	return rc;
 }
 
-/* The customers' days replace the day's rows (deleted before). */
-static int rday_write(PGconn *c, const struct rday *q, const char *day,
-		      int32_t day_no, int carry, struct diag *d)
+/* The customers' days replace the day's rows (deleted by
+ * store_prepare). */
+static int rday_write(PGconn *c, const struct rday *q, int32_t day_no,
+		      int carry, struct diag *d)
 {
 	const struct cust_day *cd = q->cd;
 	size_t ncd = q->ncd;
 	struct copy cp;
 
-	(void)day; /* its rows were deleted by store_prepare */
 	if (copy_begin_binary(&cp, c, "COPY storage_customer_daily (customer_id,"
 				      " day, storage_bytes, mailboxes, sampled,"
 				      " carried, gaps, carry_days)"
@@ -1622,7 +1623,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	/* The snapshot's day, rolled up at once, and the later days
 	 * already rolled up that it may carry into (rollup_after). */
 	if (fold_write(c, tx->day, tx->day_no, snapid, taken_at, &fold, d) ||
-	    rday_write(c, &rd, tx->day, tx->day_no, carry_days, d) ||
+	    rday_write(c, &rd, tx->day_no, carry_days, d) ||
 	    rollup_after(c, tx->day, tx->next, carry_days, d) ||
 	    db_commit(c, d)) {
 		goto fail;
