@@ -974,9 +974,12 @@ static void test_pdf_mentions(void **state)
 
 	(void)state;
 	/* C-1001, a French business: late penalties (the 2026 wording, in
-	 * force on 2026-10-05) and the 40 € indemnity. */
+	 * force on 2026-10-05) and the 40 € indemnity.  Its invoice, not
+	 * the credit note test_year_change made of it (same customer and
+	 * period: without the kind, the row that came first won). */
 	n = testdb_value(db, "SELECT number FROM invoices WHERE customer_id"
-			     " = 'C-1001' AND period_start = '2026-09-01'");
+			     " = 'C-1001' AND period_start = '2026-09-01'"
+			     " AND kind = 'invoice'");
 	assert_string_equal(n, "F2026-000001");
 	text = pdf_text(n);
 	m = mention("late_penalties", n);
@@ -1000,7 +1003,8 @@ static void test_pdf_mentions(void **state)
 	/* C-1006, a Swiss business: out of scope, and still the penalties
 	 * (a business customer). */
 	n = testdb_value(db, "SELECT number FROM invoices WHERE customer_id"
-			     " = 'C-1006' AND period_start = '2026-09-01'");
+			     " = 'C-1006' AND period_start = '2026-09-01'"
+			     " AND kind = 'invoice'");
 	text = pdf_text(n);
 	m = mention("out_of_scope", n);
 	assert_non_null(strstr(m, "hors UE"));
@@ -1013,7 +1017,8 @@ static void test_pdf_mentions(void **state)
 	free(n);
 	/* C-1003, a French consumer: no penalties, no indemnity. */
 	n = testdb_value(db, "SELECT number FROM invoices WHERE customer_id"
-			     " = 'C-1003' AND period_start = '2026-09-01'");
+			     " = 'C-1003' AND period_start = '2026-09-01'"
+			     " AND kind = 'invoice'");
 	text = pdf_text(n);
 	assert_null(strstr(text, "retard de paiement"));
 	assert_null(strstr(text, "recouvrement"));
