@@ -354,12 +354,6 @@ static int kib(struct ctx *c, const char *loc, const char *field,
 
 /* ---- samples, by user name --------------------------------------------- */
 
-/* The table is probed once or twice per input row (strhash.h). */
-static uint64_t hash(const char *p, size_t n)
-{
-	return strhash(p, n);
-}
-
 static void tab_grow(struct ctx *c)
 {
 	size_t cap = c->tabcap ? 2 * c->tabcap : 128;
@@ -439,7 +433,7 @@ static size_t sample_of(struct ctx *c, struct str user, size_t line,
 	if (2 * (c->n + 1) > c->tabcap) {
 		tab_grow(c);
 	}
-	hv = hash(user.p, user.n);
+	hv = strhash(user.p, user.n);
 	for (h = (size_t)hv;; h++) {
 		const struct slot *sl = &c->tab[h & (c->tabcap - 1)];
 

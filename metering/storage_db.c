@@ -34,12 +34,6 @@
 #include "common/strhash.h"
 #include "common/xalloc.h"
 
-/* The names' hash, for the indexes below. */
-static uint64_t name_hash(const char *s, size_t n)
-{
-	return strhash(s, n);
-}
-
 /*
  * Strings that live as long as the store: carved from blocks of 4 MiB
  * (a million names are a million small strings, freed at once; blocks
@@ -125,7 +119,7 @@ static void strindex_put_h(struct strindex *x, uint64_t h, uint32_t v)
 static void strindex_put(struct strindex *x, const char *s, size_t n,
 			 uint32_t v)
 {
-	strindex_put_h(x, name_hash(s, n), v);
+	strindex_put_h(x, strhash(s, n), v);
 }
 
 /*
@@ -161,7 +155,7 @@ static long strindex_find(const struct strindex *x, const char *s,
 			  size_t n, strindex_key key, const void *ctx,
 			  size_t *free_slot)
 {
-	return strindex_find_h(x, name_hash(s, n), s, n, key, ctx, free_slot);
+	return strindex_find_h(x, strhash(s, n), s, n, key, ctx, free_slot);
 }
 
 /* Ask for the slot of hash h to be in the cache (a batch of look-ups
@@ -175,7 +169,7 @@ static void strindex_prefetch(const struct strindex *x, uint64_t h)
 static void strindex_set(struct strindex *x, size_t slot, const char *s,
 			 size_t n, uint32_t v)
 {
-	x->slot[slot] = SLOT_TAG(name_hash(s, n)) << 32 | ((uint64_t)v + 1);
+	x->slot[slot] = SLOT_TAG(strhash(s, n)) << 32 | ((uint64_t)v + 1);
 }
 
 /* The registry's mailboxes. */
@@ -253,7 +247,7 @@ static int reg_row(void *ctx, int n, const char *const *f, const int *len,
 				     r->mb[i].alen, (uint32_t)i);
 		}
 	}
-	r->pend_h[r->npend] = name_hash(m->address, m->alen);
+	r->pend_h[r->npend] = strhash(m->address, m->alen);
 	strindex_prefetch(&r->by_addr, r->pend_h[r->npend]);
 	r->npend++;
 	r->n++;
@@ -510,7 +504,7 @@ static void *resolve_part(void *arg)
 			which[nb] = i;
 			at[nb] = off;
 			len[nb] = n;
-			h[nb] = name_hash(low + off, n);
+			h[nb] = strhash(low + off, n);
 			if (p->r->n) {
 				strindex_prefetch(x, h[nb]);
 			}
@@ -1443,6 +1437,24 @@ void storage_abandon(PGconn *c, struct storage_tx *tx)
 	memset(tx, 0, sizeof(*tx));
 }
 
+/* fn(arg) on a thread of its own beside this one (1), or here and now
+ * when no thread can be made (0); beside_end waits for it. */
+static int beside_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	if (pthread_create(t, NULL, fn, arg) == 0) {
+		return 1;
+	}
+	fn(arg);
+	return 0;
+}
+
+static void beside_end(int threaded, pthread_t t)
+{
+	if (threaded) {
+		pthread_join(t, NULL);
+	}
+}
+
 /*
  * What the server can do before the samples are attributed, in a thread
  * of its own while they are (storage_store_tx: the connection is its
@@ -1552,11 +1564,8 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 	{
 		struct prepare pr = {c, tx->day, &fold, DIAG_INIT, 0};
 		pthread_t t;
-		int threaded = pthread_create(&t, NULL, store_prepare, &pr) == 0;
+		int threaded = beside_start(&t, store_prepare, &pr);
 
-		if (!threaded) {
-			store_prepare(&pr);
-		}
 		resolve(reg, snap, match, rows, &n, &res->unattributed);
 		/* Nearly always every name has its number: the arrays by
 		 * number are built meanwhile too. */
@@ -1564,9 +1573,7 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		if (named) {
 			samples_by_id(snap, rows, n, smp);
 		}
-		if (threaded) {
-			pthread_join(t, NULL);
-		}
+		beside_end(threaded, t);
 		diag_move(d, &pr.d);
 		if (pr.rc) {
 			goto fail;
@@ -1587,20 +1594,15 @@ int storage_store_tx(PGconn *c, struct storage_tx *tx, const char *source,
 		struct sender sd = {c, atoll(snapid), tx->at_us, snap, smp,
 				    DIAG_INIT, 0};
 		pthread_t t;
-		int threaded = pthread_create(&t, NULL, sender_run, &sd) == 0;
+		int threaded = beside_start(&t, sender_run, &sd);
 		int sums = 0;
 
-		if (!threaded) {
-			sender_run(&sd);
-		}
 		fold_merge(&fold, &smp[0], reg, today);
 		rday_state(reg, today, &rd);
 		if (rd.nmiss == 0 || carry_days <= 0) {
 			sums = rday_sums(reg, today, &rd, tx->day, d) ? -1 : 1;
 		}
-		if (threaded) {
-			pthread_join(t, NULL);
-		}
+		beside_end(threaded, t);
 		diag_move(d, &sd.d);
 		if (sd.rc || sums < 0 ||
 		    (sums == 0 &&
