@@ -69,9 +69,21 @@ SELECT 'B-' || i, (ARRAY['S','M','L','XL'])[1 + i % 4], '2026-09-01'
 INSERT INTO usage_daily (customer_id, mailbox, day, out_messages, out_recipients, out_recipients_local)
 SELECT 'B-' || i, 'u@d' || i || '.bench.example', d, 20, 50 + (hashtext(i || '-' || d) & 255), 5
   FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
-INSERT INTO storage_customer_daily (customer_id, day, storage_bytes, mailboxes, sampled, carried, gaps, carry_days)
-SELECT 'B-' || i, d, (hashtext(i || 's') & 1073741823)::bigint * 16, 1, 1, 0, 0, 7
-  FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
+-- The customers' days, as the collector stores them: numbered
+-- customers, a row of arrays per day and block of numbers (sql/015).
+SELECT releve_storage_customer_number(array_agg('B-' || i ORDER BY i))
+  FROM generate_series(1, :n) i;
+INSERT INTO storage_customer_blocks (day, block, carry_days, storage_bytes, mailboxes, sampled, carried)
+SELECT d::date, k.id >> 10, 7,
+       releve_storage_block(array_agg(k.id ORDER BY k.id),
+                            array_agg((hashtext(i || 's') & 1073741823)::bigint * 16 ORDER BY k.id)),
+       releve_storage_block(array_agg(k.id ORDER BY k.id), array_agg(1::bigint ORDER BY k.id)),
+       releve_storage_block(array_agg(k.id ORDER BY k.id), array_agg(1::bigint ORDER BY k.id)),
+       releve_storage_block(array_agg(k.id ORDER BY k.id), array_agg(0::bigint ORDER BY k.id))
+  FROM generate_series(1, :n) i
+  JOIN storage_customer_numbers k ON k.customer_id = 'B-' || i,
+       generate_series('2026-10-01'::date, '2026-10-31', '1 day') d
+ GROUP BY 1, 2;
 ANALYZE;
 SQL
 }

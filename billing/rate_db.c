@@ -175,6 +175,10 @@ static int idmap_find(struct idmap *m, const char *id, size_t len)
 	return -1;
 }
 
+/* Customers per block of storage_customer_blocks (sql/015; the
+ * collector's STORAGE_BLOCK). */
+#define CUSTOMER_BLOCK 1024
+
 enum rows { ROWS_OUT, ROWS_STO };
 
 /* One scan of a batch: what to read, where, and how it went. */
@@ -184,6 +188,8 @@ struct scan {
 	struct idmap ids; /* each scan its own: the last row differs */
 	const char *customer;
 	enum rows kind;
+	int32_t *row_of; /* storage: row_of[n], customer number n's row */
+	size_t nrow_of;
 	struct diag d;
 	int rc;
 };
@@ -195,12 +201,11 @@ static int nvalues(enum rows kind)
 	return kind == ROWS_OUT ? 4 : 3;
 }
 
-/* One row into the batch's arrays (v: nvalues of them, checked >= 0). */
-static void take_row(struct scan *s, const char *id, size_t len,
-		     const int64_t *v)
+/* One row into the batch's arrays (v: nvalues of them, checked >= 0),
+ * for the customer of the batch's row (-1: not a customer of it). */
+static void take_at(struct scan *s, int row, const int64_t *v)
 {
 	struct rate_db_batch *b = s->b;
-	int row = idmap_find(&s->ids, id, len);
 	size_t k;
 
 	if (row < 0 || v[0] >= b->upto) {
@@ -216,6 +221,107 @@ static void take_row(struct scan *s, const char *id, size_t len,
 		b->sto[k] = v[1];
 		b->missing[k] = v[2] > 0;
 	}
+}
+
+static void take_row(struct scan *s, const char *id, size_t len,
+		     const int64_t *v)
+{
+	take_at(s, idmap_find(&s->ids, id, len), v);
+}
+
+/* A customer's number (id int4, customer_id text): its row. */
+static int number_row(void *ctx, int n, const char *const *f, const int *len,
+		      struct diag *d)
+{
+	struct scan *s = ctx;
+	int64_t no;
+
+	if (n != 2 || !copyout_int(f[0], len[0], &no) || no < 0 ||
+	    no > INT32_MAX - 1 || len[1] < 0) {
+		diag_add(d, "rate_db: the customers' numbers: unexpected row");
+		return -1;
+	}
+	if ((size_t)no >= s->nrow_of) {
+		size_t nn = 2 * (size_t)no + 1024;
+
+		s->row_of = xreallocarray(s->row_of, nn, sizeof(*s->row_of));
+		for (size_t k = s->nrow_of; k < nn; k++) {
+			s->row_of[k] = -1;
+		}
+		s->nrow_of = nn;
+	}
+	s->row_of[no] = idmap_find(&s->ids, f[1], (size_t)len[1]);
+	return 0;
+}
+
+/* One array of a block row, element by element into blk_vals. */
+struct blk_vals {
+	int64_t v[CUSTOMER_BLOCK];
+	int64_t base;
+	int bad;
+};
+
+static void blk_elem(void *ctx, int64_t sub, int64_t v)
+{
+	struct blk_vals *bv = ctx;
+
+	if (sub < bv->base || sub >= bv->base + CUSTOMER_BLOCK || v < 0) {
+		bv->bad = 1;
+		return;
+	}
+	bv->v[sub - bv->base] = v;
+}
+
+/* A row of storage blocks: day (0-based), block, then the arrays
+ * mailboxes, storage_bytes, sampled, carried by customer number. */
+static int block_row(void *ctx, int n, const char *const *f, const int *len,
+		     struct diag *d)
+{
+	struct scan *s = ctx;
+	struct blk_vals *a;
+	int64_t day, blk;
+
+	if (n != 6 || !copyout_int(f[0], len[0], &day) || day < 0 ||
+	    !copyout_int(f[1], len[1], &blk) || blk < 0 ||
+	    blk > INT32_MAX / CUSTOMER_BLOCK) {
+		diag_add(d, "rate_db: the storage blocks: unexpected row");
+		return -1;
+	}
+	a = xmalloc(4 * sizeof(*a));
+	for (int k = 0; k < 4; k++) {
+		int32_t lb;
+		size_t cnt;
+
+		for (size_t i = 0; i < CUSTOMER_BLOCK; i++) {
+			a[k].v[i] = -1;
+		}
+		a[k].base = blk * CUSTOMER_BLOCK;
+		a[k].bad = 0;
+		if (!copyout_int8_array(f[2 + k], len[2 + k], &lb, &cnt,
+					blk_elem, &a[k]) ||
+		    a[k].bad) {
+			diag_add(d, "rate_db: the storage of block %lld, day"
+				    " %lld: not an array of counts",
+				 (long long)blk, (long long)day);
+			free(a);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < CUSTOMER_BLOCK; i++) {
+		size_t no = (size_t)a[0].base + i;
+		int64_t v[3];
+
+		if (a[0].v[i] < 0 || no >= s->nrow_of) {
+			continue; /* no day, or not numbered before the scan */
+		}
+		v[0] = day;
+		v[1] = a[1].v[i] < 0 ? 0 : a[1].v[i];
+		v[2] = a[0].v[i] - (a[2].v[i] < 0 ? 0 : a[2].v[i]) -
+		       (a[3].v[i] < 0 ? 0 : a[3].v[i]); /* gaps */
+		take_at(s, s->row_of[no], v);
+	}
+	free(a);
+	return 0;
 }
 
 /* A binary COPY row (copyout_row_fn). */
@@ -270,10 +376,18 @@ static const char copy_out[] =
 	" out_recipients, out_recipients_local FROM usage_daily"
 	" WHERE day >= '%s'::date AND day <= '%s'::date)"
 	" TO STDOUT (FORMAT binary)";
+/* Customers per block of storage_customer_blocks (sql/015; the
+ * collector's STORAGE_BLOCK). */
+#define CUSTOMER_BLOCK 1024
+
+/* The storage as blocks of customer numbers (sql/015), and the numbers. */
 static const char copy_sto[] =
-	"COPY (SELECT customer_id, day - '%s'::date, storage_bytes, gaps"
-	" FROM storage_customer_daily"
+	"COPY (SELECT day - '%s'::date, block, mailboxes, storage_bytes,"
+	" sampled, carried FROM storage_customer_blocks"
 	" WHERE day >= '%s'::date AND day <= '%s'::date)"
+	" TO STDOUT (FORMAT binary)";
+static const char copy_sto_numbers[] =
+	"COPY (SELECT id, customer_id FROM storage_customer_numbers)"
 	" TO STDOUT (FORMAT binary)";
 /* One customer's rows: a cursor, with parameters. */
 static const char sql_out_one[] =
@@ -283,10 +397,8 @@ static const char sql_out_one[] =
 	" WHERE day >= $1::date AND day <= $2::date AND customer_id = $3";
 static const char sql_sto_one[] =
 	"DECLARE rate_db_rows NO SCROLL CURSOR FOR"
-	" SELECT customer_id, day - $1::date AS d, storage_bytes, gaps"
-	" FROM storage_customer_daily WHERE customer_id = $3"
-	" AND day = ANY (ARRAY(SELECT generate_series($1::date, $2::date,"
-	" interval '1 day')::date))";
+	" SELECT $3::text, day - $1::date AS d, storage_bytes, gaps"
+	" FROM storage_customer_days($3, $1::date, $2::date + 1)";
 
 static int is_date(const char *s)
 {
@@ -308,7 +420,18 @@ static int scan_copy(struct scan *s)
 	}
 	sql = xasprintf(s->kind == ROWS_OUT ? copy_out : copy_sto, b->first,
 			b->first, b->last);
-	rc = copyout_run(s->c, sql, copy_row, s, &s->d);
+	if (s->kind == ROWS_OUT) {
+		rc = copyout_run(s->c, sql, copy_row, s, &s->d);
+	} else {
+		rc = copyout_run(s->c, copy_sto_numbers, number_row, s,
+				 &s->d) ||
+		     copyout_run(s->c, sql, block_row, s, &s->d)
+			     ? -1
+			     : 0;
+		free(s->row_of);
+		s->row_of = NULL;
+		s->nrow_of = 0;
+	}
 	free(sql);
 	return rc;
 }
@@ -681,10 +804,8 @@ int rate_db_month_load(PGconn *c, const char *customer, int y, int m,
 		"  ON true"
 		" LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ',"
 		"  extract(day FROM day)::int, storage_bytes, gaps), ' ')"
-		"  AS days FROM storage_customer_daily w"
-		"  WHERE w.customer_id = c.id AND day = ANY (ARRAY("
-		"  SELECT generate_series($1::date, $3::date,"
-		"  interval '1 day')::date))) x ON true"
+		"  AS days FROM storage_customer_days(c.id, $1::date,"
+		"  $3::date + 1)) x ON true"
 		" LEFT JOIN subscriptions s ON s.customer_id = c.id"
 		"  AND s.start_date < $2::date"
 		"  AND (s.end_date IS NULL OR s.end_date > $1::date)"

@@ -442,9 +442,8 @@ static int query(PGconn *c, const struct usage_ref *ref,
 			    "interval '1 day') g(day)"
 			    " LEFT JOIN usage_daily u ON u.customer_id = $1"
 			    "  AND u.day = g.day::date"
-			    " LEFT JOIN storage_customer_daily s ON "
-			    "s.customer_id = $1"
-			    "  AND s.day = g.day::date"
+			    " LEFT JOIN storage_customer_days($1, $2::date,"
+			    "  $3::date + 1) s ON s.day = g.day::date"
 			    " GROUP BY g.day, s.storage_bytes ORDER BY g.day",
 			    3, p)
 		  : NULL;

@@ -321,6 +321,98 @@ static void test_storage_rows_to_blocks(void **state)
 	PQfinish(c);
 }
 
+/*
+ * 015 moves the customers' days into blocks of customer numbers: the view
+ * gives the same rows, one customer's days come by subscript, and the
+ * view takes INSERTs (replacing a customer's day; gaps checked).
+ */
+static void test_customer_days_to_blocks(void **state)
+{
+	(void)state;
+	PGconn *c = testdb_open_empty("migrate_cust_blocks");
+	char *dir = xasprintf("%s/sql014", test_tmpdir());
+	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && cp sql/00[0-9]_*.sql"
+			      " sql/01[0-4]_*.sql '%s'", dir, dir, dir);
+	char *out, *err, *v, *rows;
+	const char *rows_q =
+		"SELECT string_agg(concat_ws('/', customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps,"
+		" carry_days), ' ' ORDER BY customer_id, day)"
+		" FROM storage_customer_daily";
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
+				  "--sql-dir", dir, NULL), 0);
+	free(out);
+	free(err);
+	testdb_exec(c,
+		"INSERT INTO storage_customer_daily (customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
+		" VALUES ('C-2', '2026-10-01', 5000, 2, 1, 1, 0, 7),"
+		" ('C-1', '2026-10-01', 0, 1, 0, 0, 1, 7),"
+		" ('C-1', '2026-10-02', 1000, 1, 1, 0, 0, 7),"
+		" ('C-3', '2026-10-02', 3000000000000, 3, 3, 0, 0, 7)");
+	rows = testdb_value(c, rows_q);
+	assert_string_equal(rows, "C-1/2026-10-01/0/1/0/0/1/7"
+				  " C-1/2026-10-02/1000/1/1/0/0/7"
+				  " C-2/2026-10-01/5000/2/1/1/0/7"
+				  " C-3/2026-10-02/3000000000000/3/3/0/0/7");
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate", NULL), 0);
+	assert_non_null(strstr(out, "applied 015_storage_customer_blocks"));
+	free(out);
+	free(err);
+	v = testdb_value(c, rows_q);
+	assert_string_equal(v, rows);
+	free(v);
+	/* numbered in id order, one block for the three */
+	v = testdb_value(c, "SELECT string_agg(customer_id || '=' || id, ' '"
+			    " ORDER BY id) FROM storage_customer_numbers");
+	assert_string_equal(v, "C-1=0 C-2=1 C-3=2");
+	free(v);
+	v = testdb_value(c, "SELECT count(*) FROM storage_customer_blocks");
+	assert_string_equal(v, "2");
+	free(v);
+	v = testdb_value(c, "SELECT string_agg(concat_ws('/', day,"
+			    " storage_bytes, gaps), ' ' ORDER BY day) FROM"
+			    " storage_customer_days('C-1', '2026-09-30',"
+			    " '2026-10-02')");
+	assert_string_equal(v, "2026-10-01/0/1"); /* [from, to) */
+	free(v);
+	/* an INSERT replaces that customer's day only; a new customer gets
+	 * the next number */
+	testdb_exec(c,
+		"INSERT INTO storage_customer_daily (customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
+		" VALUES ('C-1', '2026-10-01', 700, 1, 1, 0, 0, 7),"
+		" ('C-0', '2026-10-02', 1, 1, 1, 0, 0, 7)");
+	v = testdb_value(c, rows_q);
+	assert_string_equal(v, "C-0/2026-10-02/1/1/1/0/0/7"
+			       " C-1/2026-10-01/700/1/1/0/0/7"
+			       " C-1/2026-10-02/1000/1/1/0/0/7"
+			       " C-2/2026-10-01/5000/2/1/1/0/7"
+			       " C-3/2026-10-02/3000000000000/3/3/0/0/7");
+	free(v);
+	v = testdb_value(c, "SELECT id FROM storage_customer_numbers"
+			    " WHERE customer_id = 'C-0'");
+	assert_string_equal(v, "3");
+	free(v);
+	{
+		PGresult *r = PQexec(c, "INSERT INTO storage_customer_daily"
+					" VALUES ('C-9', '2026-10-01', 1, 2, 1,"
+					" 0, 0, 7)");
+
+		assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+		assert_non_null(strstr(PQresultErrorMessage(r),
+				       "gaps must be mailboxes - sampled -"
+				       " carried"));
+		PQclear(r);
+	}
+	free(rows);
+	free(dir);
+	PQfinish(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_bad_name_in_dir),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_storage_rows_to_blocks),
+		cmocka_unit_test(test_customer_days_to_blocks),
 	};
 
 	return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
