@@ -71,10 +71,12 @@ SELECT 'B-' || i, 'u@d' || i || '.bench.example', d, 20, 50 + (hashtext(i || '-'
   FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
 -- The customers' days, as the collector stores them: numbered
 -- customers, a row of arrays per day and block of numbers (sql/015).
+\o /dev/null
 SELECT releve_storage_customer_number(array_agg('B-' || i ORDER BY i))
   FROM generate_series(1, :n) i;
+\o
 INSERT INTO storage_customer_blocks (day, block, carry_days, storage_bytes, mailboxes, sampled, carried)
-SELECT d::date, k.id >> 10, 7,
+SELECT d::date, k.id >> 6, 7,
        releve_storage_block(array_agg(k.id ORDER BY k.id),
                             array_agg((hashtext(i || 's') & 1073741823)::bigint * 16 ORDER BY k.id)),
        releve_storage_block(array_agg(k.id ORDER BY k.id), array_agg(1::bigint ORDER BY k.id)),
@@ -223,8 +225,10 @@ SELECT 'u' || j || '@d' || i || '.bench.example', 'u' || j || '@d' || i || '.ben
   FROM generate_series(1, :n) i, generate_series(1, 3) j;
 -- Samples on most days, with holes for the carry-forward to fill: the
 -- mailboxes numbered, then a month of daily blocks.
+\o /dev/null
 SELECT releve_storage_name(array_agg(address ORDER BY customer_id, address))
   FROM mailboxes;
+\o
 INSERT INTO storage_daily (day, block, max_bytes)
 SELECT d::date, n.id >> 10,
        releve_storage_block(array_agg(n.id ORDER BY n.id),

@@ -175,9 +175,10 @@ static int idmap_find(struct idmap *m, const char *id, size_t len)
 	return -1;
 }
 
-/* Customers per block of storage_customer_blocks (sql/015; the
- * collector's STORAGE_BLOCK). */
-#define CUSTOMER_BLOCK 1024
+/* Customers per block of storage_customer_blocks (sql/016; the
+ * collector's STORAGE_CUSTOMER_BLOCK, which billing/ cannot include:
+ * test_storage_db's many customers rate differently if they differ). */
+#define CUSTOMER_BLOCK 64
 
 enum rows { ROWS_OUT, ROWS_STO };
 
@@ -376,11 +377,9 @@ static const char copy_out[] =
 	" out_recipients, out_recipients_local FROM usage_daily"
 	" WHERE day >= '%s'::date AND day <= '%s'::date)"
 	" TO STDOUT (FORMAT binary)";
-/* Customers per block of storage_customer_blocks (sql/015; the
- * collector's STORAGE_BLOCK). */
-#define CUSTOMER_BLOCK 1024
 
-/* The storage as blocks of customer numbers (sql/015), and the numbers. */
+/* The storage as blocks of customer numbers (sql/015, 016), and the
+ * numbers. */
 static const char copy_sto[] =
 	"COPY (SELECT day - '%s'::date, block, mailboxes, storage_bytes,"
 	" sampled, carried FROM storage_customer_blocks"

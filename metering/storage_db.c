@@ -14,12 +14,13 @@
  * while this thread folds them into the day's maxima and sums the
  * customers' day; the blocks of maxima that change go back (for a day's
  * first snapshot the server copies its sample blocks), and the
- * customers' day is copied in as blocks of customer numbers (sql/015).  All of it in one transaction, with the
- * snapshot row whose UNIQUE (source, taken_at) makes a second ingestion a
- * no-op: a concurrent duplicate fails on the constraint and rolls back
- * whole.  Writers of one billing day's maxima take a lock of that day, so
- * that what one reads is still true when it writes; writers of new
- * numbers take the names' lock.
+ * customers' day is copied in as blocks of customer numbers (sql/015,
+ * 016).  All of it in one transaction, with the snapshot row whose
+ * UNIQUE (source, taken_at) makes a second ingestion a no-op: a
+ * concurrent duplicate fails on the constraint and rolls back whole.
+ * Writers of one billing day's maxima take a lock of that day, so that
+ * what one reads is still true when it writes; writers of new numbers
+ * take the names' lock (mailboxes) or the customer numbers' lock.
  */
 #include "storage_db.h"
 
@@ -775,15 +776,15 @@ static void byid_grow(struct byid *b, size_t n)
  * block with a value), each row: the prefix fields, then the arrays of
  * b[0..narr) over the block's span from its first value to its last. */
 static int copy_blocks(struct copy *cp, const struct byid *b, size_t narr,
-		       const int32_t *which, size_t nb,
+		       size_t bsize, const int32_t *which, size_t nb,
 		       void (*prefix)(struct copy *, int32_t, const void *),
 		       const void *ctx)
 {
-	size_t nblocks = (b[0].n + STORAGE_BLOCK - 1) / STORAGE_BLOCK;
+	size_t nblocks = (b[0].n + bsize - 1) / bsize;
 
 	for (size_t k = 0; k < (which ? nb : nblocks); k++) {
 		size_t blk = which ? (size_t)which[k] : k;
-		size_t lo = blk * STORAGE_BLOCK, hi = lo + STORAGE_BLOCK;
+		size_t lo = blk * bsize, hi = lo + bsize;
 
 		if (hi > b[0].n) {
 			hi = b[0].n;
@@ -866,7 +867,8 @@ static int samples_send(PGconn *c, int64_t snapid, int64_t at_us,
 					      " FROM STDIN (FORMAT binary)", d)) {
 			return -1;
 		}
-		if (copy_end(&cp, copy_blocks(&cp, smp, 3, NULL, 0,
+		if (copy_end(&cp, copy_blocks(&cp, smp, 3, STORAGE_BLOCK, NULL,
+					      0,
 					      sample_prefix, &sp))) {
 			return -1;
 		}
@@ -1093,7 +1095,8 @@ static int fold_write(PGconn *c, const char *day, int32_t day_no,
 			      d)) {
 		return -1;
 	}
-	return copy_end(&cp, copy_blocks(&cp, &f->cur, 1, f->chg, f->nchg,
+	return copy_end(&cp, copy_blocks(&cp, &f->cur, 1, STORAGE_BLOCK,
+					 f->chg, f->nchg,
 					 day_prefix, &day_no));
 }
 
@@ -1471,7 +1474,8 @@ static int rday_write(PGconn *c, const struct rday *q, struct custnum *cn,
 				      " (FORMAT binary)", d)) {
 		goto out;
 	}
-	rc = copy_end(&cp, copy_blocks(&cp, v, 4, NULL, 0, cust_prefix, &pfx));
+	rc = copy_end(&cp, copy_blocks(&cp, v, 4, STORAGE_CUSTOMER_BLOCK,
+				       NULL, 0, cust_prefix, &pfx));
 out:
 	for (int a = 0; a < 4; a++) {
 		free(v[a].v);
@@ -1629,7 +1633,8 @@ static void *store_prepare(void *arg)
 	const char *p[1] = {pr->day};
 
 	pr->rc = fold_read(pr->c, pr->day, pr->fold, &pr->d) ||
-			 db_cmd(pr->c, &pr->d, "DELETE FROM storage_customer_blocks"
+			 db_cmd(pr->c, &pr->d, "DELETE FROM"
+					       " storage_customer_blocks"
 					       " WHERE day = $1::date", 1, p) ||
 			 custnum_load(pr->c, pr->cn, &pr->d)
 		 ? -1
@@ -1918,9 +1923,11 @@ struct rl_day {
 static int rl_flush(struct copy *cp, int64_t *buf, int ndays, int blk,
 		    int32_t day0, int carry_days)
 {
+	const size_t cb = STORAGE_CUSTOMER_BLOCK;
+
 	for (int dd = 0; dd < ndays; dd++) {
-		int64_t *v = buf + (size_t)dd * 4 * STORAGE_BLOCK;
-		size_t lo = 0, hi = STORAGE_BLOCK;
+		int64_t *v = buf + (size_t)dd * 4 * cb;
+		size_t lo = 0, hi = cb;
 
 		while (lo < hi && v[lo] < 0) {
 			lo++;
@@ -1935,10 +1942,10 @@ static int rl_flush(struct copy *cp, int64_t *buf, int ndays, int blk,
 		copy_int4(cp, blk);
 		copy_int4(cp, carry_days);
 		for (int a = 0; a < 4; a++) {
-			copy_int8_array(cp, blk * STORAGE_BLOCK + (int32_t)lo,
-					v + a * STORAGE_BLOCK + lo, hi - lo);
+			copy_int8_array(cp, blk * (int32_t)cb + (int32_t)lo,
+					v + (size_t)a * cb + lo, hi - lo);
 		}
-		memset(v, 0xff, 4 * STORAGE_BLOCK * sizeof(*v));
+		memset(v, 0xff, 4 * cb * sizeof(*v));
 		if (copy_row(cp)) {
 			return -1;
 		}
@@ -1956,6 +1963,7 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 	struct rl_sample *sorted = NULL;
 	struct rl_day *days = NULL;
 	int64_t *buf = NULL;
+	const int cb = STORAGE_CUSTOMER_BLOCK;
 	struct copy cp;
 	int ndays, own = 0, rc = -1;
 
@@ -2075,10 +2083,9 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 	st.s = NULL;
 	days = xcalloc((size_t)ndays, sizeof(*days));
 	/* The block of customers being filled: 4 arrays (mailboxes, bytes,
-	 * sampled, carried) of STORAGE_BLOCK values per day, -1: none. */
-	buf = xreallocarray(NULL, (size_t)ndays * 4 * STORAGE_BLOCK,
-			    sizeof(*buf));
-	memset(buf, 0xff, (size_t)ndays * 4 * STORAGE_BLOCK * sizeof(*buf));
+	 * sampled, carried) of cb values per day, -1: none. */
+	buf = xreallocarray(NULL, (size_t)ndays * 4 * cb, sizeof(*buf));
+	memset(buf, 0xff, (size_t)ndays * 4 * cb * sizeof(*buf));
 	if (copy_begin_binary(&cp, c, "COPY storage_customer_blocks (day, block,"
 				      " carry_days, mailboxes, storage_bytes,"
 				      " sampled, carried) FROM STDIN"
@@ -2086,11 +2093,11 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 		goto out;
 	}
 	for (size_t i = 0, j; i <= st.nmb; i = j) {
-		int failed = 0, blk = i < st.nmb ? st.mb[i].cust / STORAGE_BLOCK : -1;
+		int failed = 0, blk = i < st.nmb ? st.mb[i].cust / cb : -1;
+		int prev = i > 0 ? st.mb[i - 1].cust / cb : -1;
 
-		if (i > 0 && st.mb[i - 1].cust / STORAGE_BLOCK != blk &&
-		    rl_flush(&cp, buf, ndays, st.mb[i - 1].cust / STORAGE_BLOCK,
-			     st.day0, carry_days)) {
+		if (prev >= 0 && prev != blk &&
+		    rl_flush(&cp, buf, ndays, prev, st.day0, carry_days)) {
 			copy_end(&cp, 1);
 			goto out;
 		}
@@ -2136,16 +2143,16 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 		}
 		for (int dd = 0; dd < ndays && !failed; dd++) {
 			struct rl_day *y = &days[dd];
-			int64_t *at = buf + (size_t)dd * 4 * STORAGE_BLOCK +
-				      st.mb[i].cust % STORAGE_BLOCK;
+			int64_t *at = buf + (size_t)dd * 4 * cb +
+				      st.mb[i].cust % cb;
 
 			if (y->mailboxes == 0) {
 				continue;
 			}
 			at[0] = y->mailboxes;
-			at[STORAGE_BLOCK] = y->bytes;
-			at[2 * STORAGE_BLOCK] = y->sampled;
-			at[3 * STORAGE_BLOCK] = y->carried;
+			at[cb] = y->bytes;
+			at[2 * cb] = y->sampled;
+			at[3 * cb] = y->carried;
 			res->rows += y->mailboxes;
 			res->carried += y->carried;
 			res->gaps += y->mailboxes - y->sampled - y->carried;

@@ -27,6 +27,9 @@
 /* Mailboxes per row of the samples and of the daily maxima (sql/013:
  * block n holds the mailbox numbers [1024 n, 1024 n + 1024)). */
 #define STORAGE_BLOCK 1024
+/* Customers per row of the customers' days (sql/016: block n holds the
+ * customer numbers [64 n, 64 n + 64)). */
+#define STORAGE_CUSTOMER_BLOCK 64
 
 struct storage_result {
 	int already;		  /* this (source, time) was stored before */

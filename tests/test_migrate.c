@@ -413,6 +413,92 @@ static void test_customer_days_to_blocks(void **state)
 	PQfinish(c);
 }
 
+/*
+ * 016 makes the customers' blocks 64 wide and plain: the same rows
+ * through the view and by subscript, three blocks a day for 130
+ * customers, the arrays neither compressed nor out of line.
+ */
+static void test_customer_blocks_to_64(void **state)
+{
+	(void)state;
+	PGconn *c = testdb_open_empty("migrate_cust_64");
+	char *dir = xasprintf("%s/sql015", test_tmpdir());
+	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && cp sql/00[0-9]_*.sql"
+			      " sql/01[0-5]_*.sql '%s'", dir, dir, dir);
+	char *out, *err, *v, *rows;
+	const char *rows_q =
+		"SELECT md5(string_agg(concat_ws('/', customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps,"
+		" carry_days), ' ' ORDER BY customer_id, day))"
+		" || ' ' || count(*) FROM storage_customer_daily";
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
+				  "--sql-dir", dir, NULL), 0);
+	free(out);
+	free(err);
+	testdb_exec(c,
+		"INSERT INTO storage_customer_daily (customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
+		" SELECT 'K-' || lpad(i::text, 3, '0'), d::date, i * 1000 + 7,"
+		" 1 + i % 3, 1, i % 3, 0, 7"
+		" FROM generate_series(0, 129) i,"
+		" generate_series('2026-10-30'::date, '2026-11-01', '1 day') d"
+		" WHERE i % 7 <> 5 OR d <> '2026-10-31'");
+	v = testdb_value(c, "SELECT count(*) FROM storage_customer_blocks");
+	assert_string_equal(v, "3"); /* 1,024 wide: one a day */
+	free(v);
+	rows = testdb_value(c, rows_q);
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate", NULL), 0);
+	assert_non_null(strstr(out, "applied 016_storage_customer_blocks_64"));
+	free(out);
+	free(err);
+	v = testdb_value(c, rows_q);
+	assert_string_equal(v, rows);
+	free(v);
+	v = testdb_value(c, "SELECT string_agg(day || ':' || block || ':'"
+			    " || array_lower(mailboxes, 1) || '-'"
+			    " || array_upper(mailboxes, 1), ' '"
+			    " ORDER BY day, block) FROM storage_customer_blocks"
+			    " WHERE day = '2026-10-31'");
+	assert_string_equal(v, "2026-10-31:0:0-63 2026-10-31:1:64-127"
+			       " 2026-10-31:2:128-129");
+	free(v);
+	v = testdb_value(c, "SELECT string_agg(concat_ws('/', day,"
+			    " storage_bytes, mailboxes, carried), ' '"
+			    " ORDER BY day) FROM storage_customer_days("
+			    "'K-124', '2026-10-01', '2026-11-02')");
+	assert_string_equal(v, "2026-10-30/124007/2/1 2026-11-01/124007/2/1");
+	free(v);
+	v = testdb_value(c, "SELECT string_agg(DISTINCT attstorage::text, '')"
+			    " FROM pg_attribute WHERE attrelid ="
+			    " 'storage_customer_blocks'::regclass"
+			    " AND atttypid = 'bigint[]'::regtype");
+	assert_string_equal(v, "p");
+	free(v);
+	v = testdb_value(c, "SELECT count(*) FROM storage_customer_blocks b"
+			    " WHERE pg_column_compression(b.storage_bytes)"
+			    " IS NOT NULL");
+	assert_string_equal(v, "0");
+	free(v);
+	/* a new customer's day lands in its block of 64 */
+	testdb_exec(c,
+		"INSERT INTO storage_customer_daily (customer_id, day,"
+		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
+		" VALUES ('K-999', '2026-10-31', 5, 1, 1, 0, 0, 7)");
+	v = testdb_value(c, "SELECT b.block || ':' || b.storage_bytes[n.id]"
+			    " FROM storage_customer_numbers n"
+			    " JOIN storage_customer_blocks b"
+			    " ON b.block = n.id >> 6 AND b.day = '2026-10-31'"
+			    " WHERE n.customer_id = 'K-999'");
+	assert_string_equal(v, "2:5");
+	free(v);
+	free(rows);
+	free(dir);
+	PQfinish(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_storage_rows_to_blocks),
 		cmocka_unit_test(test_customer_days_to_blocks),
+		cmocka_unit_test(test_customer_blocks_to_64),
 	};
 
 	return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
