@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <cmocka.h>
 
 #include "common/xalloc.h"
@@ -616,6 +618,127 @@ static void test_many_blocks(void **state)
 	free(v);
 }
 
+/*
+ * Customers over several blocks of customer numbers (64 a block, sql/015):
+ * 150 customers of one mailbox each, every tenth without a sample.  The
+ * snapshot's day, a later snapshot replacing it, the rollup of the same
+ * day, one customer's days by subscript, and the rater over every
+ * customer (the blocks read in C) against the rater of one (by
+ * subscript) all agree.
+ */
+static void test_many_customers(void **state)
+{
+	(void)state;
+	char rows[150 * 48], *v, *before, *all, *one;
+	size_t len = 0;
+	const char *view_q =
+		"SELECT string_agg(concat_ws('/', customer_id, storage_bytes,"
+		" mailboxes, sampled, carried, gaps), ' ' ORDER BY customer_id)"
+		" FROM storage_customer_daily WHERE day = '2026-12-20'"
+		" AND customer_id LIKE 'K-%'";
+
+	testdb_exec(db,
+		"INSERT INTO customers (id, name, kind, address_line1, city,"
+		" country, billing_email) SELECT 'K-' || lpad(k::text, 3, '0'),"
+		" 'K ' || k, 'individual', '1 rue K', 'Paris', 'FR',"
+		" 'k' || k || '@k.example' FROM generate_series(0, 149) k;"
+		"INSERT INTO domains SELECT 'k' || k || '.example',"
+		" 'K-' || lpad(k::text, 3, '0') FROM generate_series(0, 149) k;"
+		"INSERT INTO mailboxes (address, login, domain, customer_id)"
+		" SELECT 'u@k' || k || '.example', 'u@k' || k || '.example',"
+		" 'k' || k || '.example', 'K-' || lpad(k::text, 3, '0')"
+		" FROM generate_series(0, 149) k;"
+		"INSERT INTO subscriptions (customer_id, plan_code, start_date)"
+		" SELECT 'K-' || lpad(k::text, 3, '0'), 'S', '2026-12-01'"
+		" FROM generate_series(0, 149) k");
+	for (int k = 0; k < 150; k++) {
+		if (k % 10 != 3) {
+			len += (size_t)snprintf(rows + len, sizeof(rows) - len,
+						"u@k%d.example %d\n", k,
+						1000 + k);
+		}
+	}
+	ingest_src("mx-k", "2026-12-20T06:00:00Z", rows);
+	day_agrees("2026-12-20");
+	v = testdb_value(db, "SELECT count(*) || '/' || sum(storage_bytes)"
+			     " || '/' || sum(gaps) FROM storage_customer_daily"
+			     " WHERE day = '2026-12-20' AND customer_id LIKE 'K-%'");
+	/* 135 sampled: sum of (1000 + k) KiB over k not 3 mod 10 */
+	assert_string_equal(v, "150/148561920/15");
+	free(v);
+	v = testdb_value(db, "SELECT count(*) >= 3 FROM storage_customer_blocks"
+			     " WHERE day = '2026-12-20'");
+	assert_string_equal(v, "t");
+	free(v);
+	v = testdb_value(db, "SELECT concat_ws('/', day, storage_bytes,"
+			     " mailboxes, gaps) FROM storage_customer_days("
+			     "'K-137', '2026-12-19', '2026-12-22')");
+	assert_string_equal(v, "2026-12-20/1164288/1/0"); /* 1137 KiB */
+	free(v);
+	v = testdb_value(db, "SELECT concat_ws('/', storage_bytes, gaps) FROM"
+			     " storage_customer_days('K-143', '2026-12-20',"
+			     " '2026-12-21')");
+	assert_string_equal(v, "0/1");
+	free(v);
+	/* later the same day, every mailbox grown: the day replaced */
+	len = 0;
+	for (int k = 0; k < 150; k++) {
+		len += (size_t)snprintf(rows + len, sizeof(rows) - len,
+					"u@k%d.example %d\n", k, 2000 + k);
+	}
+	ingest_src("mx-k", "2026-12-20T18:00:00Z", rows);
+	day_agrees("2026-12-20");
+	v = testdb_value(db, "SELECT count(*) || '/' || sum(storage_bytes)"
+			     " || '/' || sum(gaps) FROM storage_customer_daily"
+			     " WHERE day = '2026-12-20' AND customer_id LIKE 'K-%'");
+	/* sum of (2000 + k) KiB over the 150 */
+	assert_string_equal(v, "150/318643200/0");
+	free(v);
+	/* the rollup of the day writes the same */
+	before = testdb_value(db, view_q);
+	assert_int_equal(test_run(NULL, NULL, NULL, "rollup", "storage",
+				  "--from", "2026-12-20", "--to", "2026-12-20",
+				  NULL), 0);
+	v = testdb_value(db, view_q);
+	assert_string_equal(v, before);
+	free(v);
+	free(before);
+	/* the rater: every customer (blocks read in C) and one (by
+	 * subscript) give K-137 the same storage */
+	assert_int_equal(test_run(NULL, &all, NULL, "rate", "--period",
+				  "2026-12", "--json", NULL), 0);
+	assert_int_equal(test_run(NULL, &one, NULL, "rate", "--period",
+				  "2026-12", "--customer", "K-137", "--json",
+				  NULL), 0);
+	{
+		json_t *a = json_loads(all, 0, NULL), *o = json_loads(one, 0, NULL);
+		json_t *found = NULL;
+		size_t k;
+		json_t *x;
+
+		assert_non_null(a);
+		assert_non_null(o);
+		json_array_foreach(a, k, x) {
+			const char *id = json_string_value(
+				json_object_get(x, "customer"));
+
+			if (id && strcmp(id, "K-137") == 0) {
+				found = x;
+			}
+		}
+		assert_non_null(found);
+		assert_true(json_equal(found, o));
+		x = json_object_get(json_object_get(o, "usage"),
+				    "average_storage_bytes");
+		/* 2137 KiB on one day of 31 */
+		assert_int_equal(json_integer_value(x), 2188288 / 31);
+		json_decref(a);
+		json_decref(o);
+	}
+	free(all);
+	free(one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_rolls_up_its_day),
 		cmocka_unit_test(test_backdated_snapshot),
 		cmocka_unit_test(test_many_blocks),
+		cmocka_unit_test(test_many_customers),
 	};
 
 	return cmocka_run_group_tests_name("storage_db", tests, setup, teardown);
