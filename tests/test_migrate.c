@@ -233,6 +233,26 @@ static void test_usage(void **state)
 	free(err);
 }
 
+/* A database migrated up to version `last` only (from a folder of those
+ * files); the caller frees the folder's name. */
+static char *migrated_to(int last)
+{
+	char *dir = xasprintf("%s/sql%03d", test_tmpdir(), last);
+	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && for f in"
+			      " sql/[0-9][0-9][0-9]_*.sql; do b=${f#sql/};"
+			      " [ \"${b%%%%_*}\" -gt %d ] || cp \"$f\" '%s';"
+			      " done", dir, dir, last, dir);
+	char *out, *err;
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
+				  "--sql-dir", dir, NULL), 0);
+	free(out);
+	free(err);
+	return dir;
+}
+
 /*
  * 013 moves the storage rows of before (samples, daily maxima) into
  * blocks: the same values come out of the views, and the per-mailbox
@@ -242,17 +262,9 @@ static void test_storage_rows_to_blocks(void **state)
 {
 	(void)state;
 	PGconn *c = testdb_open_empty("migrate_blocks");
-	char *dir = xasprintf("%s/sql012", test_tmpdir());
-	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && cp sql/00[0-9]_*.sql"
-			      " sql/01[0-2]_*.sql '%s'", dir, dir, dir);
+	char *dir = migrated_to(12);
 	char *out, *err, *v;
 
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
-				  "--sql-dir", dir, NULL), 0);
-	free(out);
-	free(err);
 	testdb_exec(c,
 		"INSERT INTO customers (id, name, kind, address_line1, city,"
 		" country, billing_email) VALUES ('C-1', 'Alpha', 'individual',"
@@ -330,9 +342,7 @@ static void test_customer_days_to_blocks(void **state)
 {
 	(void)state;
 	PGconn *c = testdb_open_empty("migrate_cust_blocks");
-	char *dir = xasprintf("%s/sql014", test_tmpdir());
-	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && cp sql/00[0-9]_*.sql"
-			      " sql/01[0-4]_*.sql '%s'", dir, dir, dir);
+	char *dir = migrated_to(14);
 	char *out, *err, *v, *rows;
 	const char *rows_q =
 		"SELECT string_agg(concat_ws('/', customer_id, day,"
@@ -340,12 +350,6 @@ static void test_customer_days_to_blocks(void **state)
 		" carry_days), ' ' ORDER BY customer_id, day)"
 		" FROM storage_customer_daily";
 
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
-				  "--sql-dir", dir, NULL), 0);
-	free(out);
-	free(err);
 	testdb_exec(c,
 		"INSERT INTO storage_customer_daily (customer_id, day,"
 		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
@@ -422,9 +426,7 @@ static void test_customer_blocks_to_64(void **state)
 {
 	(void)state;
 	PGconn *c = testdb_open_empty("migrate_cust_64");
-	char *dir = xasprintf("%s/sql015", test_tmpdir());
-	char *cmd = xasprintf("rm -rf '%s' && mkdir '%s' && cp sql/00[0-9]_*.sql"
-			      " sql/01[0-5]_*.sql '%s'", dir, dir, dir);
+	char *dir = migrated_to(15);
 	char *out, *err, *v, *rows;
 	const char *rows_q =
 		"SELECT md5(string_agg(concat_ws('/', customer_id, day,"
@@ -432,12 +434,6 @@ static void test_customer_blocks_to_64(void **state)
 		" carry_days), ' ' ORDER BY customer_id, day))"
 		" || ' ' || count(*) FROM storage_customer_daily";
 
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	assert_int_equal(test_run(NULL, &out, &err, "db", "migrate",
-				  "--sql-dir", dir, NULL), 0);
-	free(out);
-	free(err);
 	testdb_exec(c,
 		"INSERT INTO storage_customer_daily (customer_id, day,"
 		" storage_bytes, mailboxes, sampled, carried, gaps, carry_days)"
