@@ -70,7 +70,8 @@ INSERT INTO usage_daily (customer_id, mailbox, day, out_messages, out_recipients
 SELECT 'B-' || i, 'u@d' || i || '.bench.example', d, 20, 50 + (hashtext(i || '-' || d) & 255), 5
   FROM generate_series(1, :n) i, generate_series('2026-10-01'::date, '2026-10-31', '1 day') d;
 -- The customers' days, as the collector stores them: numbered
--- customers, a row of arrays per day and block of numbers (sql/015).
+-- customers, a row of arrays per day and block of 64 numbers (sql/015,
+-- 016).
 \o /dev/null
 SELECT releve_storage_customer_number(array_agg('B-' || i ORDER BY i))
   FROM generate_series(1, :n) i;

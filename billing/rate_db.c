@@ -176,8 +176,9 @@ static int idmap_find(struct idmap *m, const char *id, size_t len)
 }
 
 /* Customers per block of storage_customer_blocks (sql/016; the
- * collector's STORAGE_CUSTOMER_BLOCK, which billing/ cannot include:
- * test_storage_db's many customers rate differently if they differ). */
+ * collector's STORAGE_CUSTOMER_BLOCK, which billing/ cannot include;
+ * were they to differ, block_row would refuse the blocks and
+ * test_storage_db's many customers would fail). */
 #define CUSTOMER_BLOCK 64
 
 enum rows { ROWS_OUT, ROWS_STO };
@@ -279,7 +280,7 @@ static int block_row(void *ctx, int n, const char *const *f, const int *len,
 		     struct diag *d)
 {
 	struct scan *s = ctx;
-	struct blk_vals *a;
+	struct blk_vals a[4];
 	int64_t day, blk;
 
 	if (n != 6 || !copyout_int(f[0], len[0], &day) || day < 0 ||
@@ -288,7 +289,6 @@ static int block_row(void *ctx, int n, const char *const *f, const int *len,
 		diag_add(d, "rate_db: the storage blocks: unexpected row");
 		return -1;
 	}
-	a = xmalloc(4 * sizeof(*a));
 	for (int k = 0; k < 4; k++) {
 		int32_t lb;
 		size_t cnt;
@@ -304,7 +304,6 @@ static int block_row(void *ctx, int n, const char *const *f, const int *len,
 			diag_add(d, "rate_db: the storage of block %lld, day"
 				    " %lld: not an array of counts",
 				 (long long)blk, (long long)day);
-			free(a);
 			return -1;
 		}
 	}
@@ -321,7 +320,6 @@ static int block_row(void *ctx, int n, const char *const *f, const int *len,
 		       (a[3].v[i] < 0 ? 0 : a[3].v[i]); /* gaps */
 		take_at(s, s->row_of[no], v);
 	}
-	free(a);
 	return 0;
 }
 

@@ -2000,23 +2000,23 @@ int storage_rollup(PGconn *c, const char *from, const char *to,
 	/* The registry's mailboxes existing in the period, by customer
 	 * number (their customers numbered first): the customers' days go
 	 * back a block of numbers at a time. */
-	rm = db_exec(c, d, "SELECT releve_storage_customer_number(array_agg("
-			   " DISTINCT customer_id ORDER BY customer_id))"
-			   " FROM mailboxes WHERE greatest(coalesce(start_date,"
-			   " $1::date), $1::date) < least(coalesce(end_date,"
-			   " $2::date), $2::date)", 2, p);
-	PQclear(rm);
-	rm = rm ? db_exec(c, d, "SELECT m.address, m.customer_id, lo - $1::date,"
-				" hi - $1::date, n.id, k.id FROM ("
-				" SELECT address, customer_id,"
-				"  greatest(coalesce(start_date, $1::date), $1::date) lo,"
-				"  least(coalesce(end_date, $2::date), $2::date) hi"
-				" FROM mailboxes) m"
-				" JOIN storage_customer_numbers k"
-				"  ON k.customer_id = m.customer_id"
-				" LEFT JOIN storage_names n ON n.name = m.address"
-				" WHERE lo < hi ORDER BY k.id", 2, p)
-		: NULL;
+	if (db_cmd(c, d, "SELECT releve_storage_customer_number(array_agg("
+			 " DISTINCT customer_id ORDER BY customer_id))"
+			 " FROM mailboxes WHERE greatest(coalesce(start_date,"
+			 " $1::date), $1::date) < least(coalesce(end_date,"
+			 " $2::date), $2::date)", 2, p)) {
+		goto out;
+	}
+	rm = db_exec(c, d, "SELECT m.address, m.customer_id, lo - $1::date,"
+			   " hi - $1::date, n.id, k.id FROM ("
+			   " SELECT address, customer_id,"
+			   "  greatest(coalesce(start_date, $1::date), $1::date) lo,"
+			   "  least(coalesce(end_date, $2::date), $2::date) hi"
+			   " FROM mailboxes) m"
+			   " JOIN storage_customer_numbers k"
+			   "  ON k.customer_id = m.customer_id"
+			   " LEFT JOIN storage_names n ON n.name = m.address"
+			   " WHERE lo < hi ORDER BY k.id", 2, p);
 	if (!rm) {
 		goto out;
 	}
